@@ -1,0 +1,54 @@
+#pragma once
+// The registry of architectures: one entry per name, each knowing how to build itself and which
+// torchvision weights file holds its ImageNet weights.
+#include "mltk/models/classifier.h"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mltk::models {
+
+enum class ModelType { base, custom };
+
+std::string to_string(ModelType type);
+ModelType model_type_from_string(const std::string& text);
+
+struct ModelOptions {
+  std::string architecture;
+  int64_t num_classes = 2;
+  // Only the custom architectures read these two; base models follow torchvision's defaults.
+  int64_t input_size = 224;
+  std::optional<double> dropout;
+};
+
+struct ArchitectureEntry {
+  std::string name;
+  ModelType type = ModelType::base;
+  std::function<Classifier(const ModelOptions&)> build;
+  // File name torchvision 0.14 caches for the DEFAULT weights (empty for custom models).
+  std::string torchvision_weights_file;
+};
+
+class ModelZoo {
+ public:
+  static const ModelZoo& instance();
+
+  void add(ArchitectureEntry entry);
+  // Throws std::invalid_argument listing the known names when `name` is not registered.
+  const ArchitectureEntry& find(const std::string& name) const;
+  bool contains(const std::string& name) const;
+  std::vector<std::string> names() const;  // in registration order
+
+ private:
+  std::vector<ArchitectureEntry> entries_;
+};
+
+// Builds the architecture named by options.architecture, with freshly initialised weights.
+Classifier create_model(const ModelOptions& options);
+
+int64_t count_parameters(const torch::nn::Module& module);
+
+}  // namespace mltk::models
