@@ -13,8 +13,9 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
-#include <cmath>
+#include <algorithm>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace mltk::models {
