@@ -50,10 +50,10 @@ NormFactory layer_norm_2d(double eps) {
   return [eps](int64_t channels) { return torch::nn::AnyModule(LayerNorm2d(channels, eps)); };
 }
 
-torch::nn::Sequential conv_norm_activation(int64_t in_channels, int64_t out_channels,
-                                           const ConvNormActivationOptions& options) {
+NestedSequential conv_norm_activation(int64_t in_channels, int64_t out_channels,
+                                      const ConvNormActivationOptions& options) {
   const int64_t padding = (options.kernel_size - 1) / 2 * options.dilation;
-  torch::nn::Sequential block;
+  NestedSequential block;
   block->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, options.kernel_size)
                                          .stride(options.stride)
                                          .padding(padding)

@@ -30,9 +30,18 @@ struct ConvNormActivationOptions {
   NormFactory norm = batch_norm();  // empty: no norm layer, and the convolution gets a bias
 };
 
+// A Sequential that can itself be an element of a Sequential, as torchvision nests nn.Sequential
+// freely; torch::nn::Sequential cannot be, because its forward() is a template.
+class NestedSequentialImpl : public torch::nn::SequentialImpl {
+ public:
+  using SequentialImpl::SequentialImpl;
+  torch::Tensor forward(torch::Tensor input) { return SequentialImpl::forward(std::move(input)); }
+};
+TORCH_MODULE(NestedSequential);
+
 // torchvision.ops.Conv2dNormActivation: Sequential(conv, [norm], [activation]), "same" padding.
-torch::nn::Sequential conv_norm_activation(int64_t in_channels, int64_t out_channels,
-                                           const ConvNormActivationOptions& options);
+NestedSequential conv_norm_activation(int64_t in_channels, int64_t out_channels,
+                                      const ConvNormActivationOptions& options);
 
 // torchvision.ops.SqueezeExcitation: avgpool, fc1, activation, fc2, scale_activation.
 class SqueezeExcitationImpl : public torch::nn::Module {
