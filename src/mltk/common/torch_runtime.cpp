@@ -1,0 +1,43 @@
+#include "mltk/common/torch_runtime.h"
+
+#include "mltk/common/logging.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
+#include <climits>
+#include <cstdlib>
+#include <thread>
+
+namespace mltk {
+
+std::string blas_library_path() {
+  void* symbol = dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info info{};
+  if (!symbol || dladdr(symbol, &info) == 0 || !info.dli_fname) return "";
+  char resolved[PATH_MAX];
+  return realpath(info.dli_fname, resolved) ? std::string(resolved) : std::string(info.dli_fname);
+}
+
+bool is_reference_blas(const std::string& library_path) {
+  for (const char* optimised : {"openblas", "blis", "mkl", "atlas"})
+    if (library_path.find(optimised) != std::string::npos) return false;
+  return library_path.find("libblas") != std::string::npos;
+}
+
+void configure_torch_runtime(std::optional<int> threads) {
+  int count = static_cast<int>(std::thread::hardware_concurrency());
+  if (const char* env = std::getenv("OMP_NUM_THREADS"); env && std::atoi(env) > 0) count = std::atoi(env);
+  if (threads && *threads > 0) count = *threads;
+  at::set_num_threads(std::max(count, 1));
+  static bool warned = false;
+  const std::string blas = blas_library_path();
+  if (!warned && is_reference_blas(blas)) {
+    warned = true;
+    log::warning("LibTorch is using the reference BLAS ({}); Linear and attention layers will be very slow. "
+                 "Install OpenBLAS: sudo apt-get install libopenblas0-openmp",
+                 blas);
+  }
+}
+
+}  // namespace mltk
