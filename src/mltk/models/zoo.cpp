@@ -17,8 +17,11 @@ ModelType model_type_from_string(const std::string& text) {
 const ModelZoo& ModelZoo::instance() {
   static const ModelZoo zoo = [] {
     ModelZoo z;
+    register_resnet_family(z);
     register_efficientnet_family(z);
     register_mobilenet_family(z);
+    register_vgg_family(z);
+    register_densenet_family(z);
     register_custom_family(z);
     return z;
   }();

@@ -19,8 +19,9 @@ ModelType model_type_from_string(const std::string& text);
 struct ModelOptions {
   std::string architecture;
   int64_t num_classes = 2;
-  // Only the custom architectures read these two; base models follow torchvision's defaults.
+  // Only the custom architectures read input_size; base models are size-agnostic or fixed (ViT).
   int64_t input_size = 224;
+  // Overrides the architecture's own dropout where it has one (torchvision's default when unset).
   std::optional<double> dropout;
 };
 
