@@ -17,6 +17,8 @@ ModelType model_type_from_string(const std::string& text) {
 const ModelZoo& ModelZoo::instance() {
   static const ModelZoo zoo = [] {
     ModelZoo z;
+    register_vit_family(z);
+    register_convnext_family(z);
     register_custom_family(z);
     return z;
   }();
