@@ -107,7 +107,7 @@ class EncoderImpl : public torch::nn::Module {
  public:
   EncoderImpl(int64_t seq_length, int64_t num_layers, int64_t num_heads, int64_t hidden_dim, int64_t mlp_dim,
               double dropout) {
-    // Batch first, as torchvision's nn.MultiheadAttention(batch_first=True); BERT's init.
+    // [1, S, E]: the whole model is batch-first; normal(0.02) is the BERT initialisation torchvision uses.
     pos_embedding_ = register_parameter("pos_embedding", torch::empty({1, seq_length, hidden_dim}).normal_(0.0, 0.02));
     dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
     torch::OrderedDict<std::string, torch::nn::AnyModule> blocks;
