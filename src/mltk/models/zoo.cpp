@@ -22,6 +22,8 @@ const ModelZoo& ModelZoo::instance() {
     register_mobilenet_family(z);
     register_vgg_family(z);
     register_densenet_family(z);
+    register_vit_family(z);
+    register_convnext_family(z);
     register_custom_family(z);
     return z;
   }();
