@@ -42,6 +42,10 @@ function fail(code, message) {
 }
 
 function loadOrt() {
+  // ONNX Runtime 1.30 enables telemetry by default, which leaves mat-debug-<pid>.log and .ses files
+  // in TMPDIR on every run (and would try to upload events). It must be off before the native
+  // module loads; an explicit setting by the user wins.
+  if (process.env.ORT_DISABLE_TELEMETRY === undefined) process.env.ORT_DISABLE_TELEMETRY = '1';
   try {
     return require('onnxruntime-node');
   } catch (err) {
