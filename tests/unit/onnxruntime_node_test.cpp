@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -83,6 +84,40 @@ std::unique_ptr<Oracle> export_oracle() {
   return oracle;
 }
 
+void add_value_info(onnx::ValueInfoProto* info, const std::string& name, int elem_type, int64_t size) {
+  info->set_name(name);
+  auto* tensor_type = info->mutable_type()->mutable_tensor_type();
+  tensor_type->set_elem_type(elem_type);
+  tensor_type->mutable_shape()->add_dim()->set_dim_value(size);
+}
+
+// x: int64[3] -> (same: int64[3] = Identity(x), as_float: float[3] = Cast(x)), built with the
+// ONNX protobuf API because torch.onnx.export folds such a graph away.
+void write_int64_model(const fs::path& file) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(14);
+  onnx::GraphProto* graph = model.mutable_graph();
+  graph->set_name("int64_roundtrip");
+  onnx::NodeProto* identity = graph->add_node();
+  identity->set_op_type("Identity");
+  identity->add_input("x");
+  identity->add_output("same");
+  onnx::NodeProto* cast = graph->add_node();
+  cast->set_op_type("Cast");
+  cast->add_input("x");
+  cast->add_output("as_float");
+  onnx::AttributeProto* to = cast->add_attribute();
+  to->set_name("to");
+  to->set_type(onnx::AttributeProto::INT);
+  to->set_i(onnx::TensorProto::FLOAT);
+  add_value_info(graph->add_input(), "x", onnx::TensorProto::INT64, 3);
+  add_value_info(graph->add_output(), "same", onnx::TensorProto::INT64, 3);
+  add_value_info(graph->add_output(), "as_float", onnx::TensorProto::FLOAT, 3);
+  std::ofstream out(file, std::ios::binary);
+  ASSERT_TRUE(model.SerializeToOstream(&out));
+}
+
 // Tests that really run ONNX Runtime need `npm ci` in tools/ort. Without it they are skipped
 // locally, but CI must have installed it, so there they fail instead.
 class OnnxRuntimeNodeLive : public ::testing::Test {
@@ -140,6 +175,19 @@ TEST_F(OnnxRuntimeNodeLive, InputMismatchReportsOnnxRuntimeMessage) {
 
   const std::string count = error_of([&] { runtime.run({}); });
   EXPECT_NE(count.find("expects 1 input"), std::string::npos) << count;
+}
+
+TEST_F(OnnxRuntimeNodeLive, ExchangesInt64TensorsAndKeepsOutputOrder) {
+  TempDir dir("mltk-ort-int64");
+  const fs::path model = dir.path() / "int64.onnx";
+  write_int64_model(model);
+  const torch::Tensor x = torch::tensor({int64_t{-3}, int64_t{1} << 40, int64_t{7}});
+  const auto outputs = OnnxRuntimeNode(model).run({x});
+  ASSERT_EQ(outputs.size(), 2u);
+  EXPECT_EQ(outputs[0].scalar_type(), torch::kInt64);
+  EXPECT_TRUE(torch::equal(outputs[0], x));
+  EXPECT_EQ(outputs[1].scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(outputs[1], x.to(torch::kFloat32)));
 }
 
 TEST_F(OnnxRuntimeNodeLive, CorruptModelReportsOnnxRuntimeMessage) {

@@ -38,7 +38,7 @@ std::string install_hint(const fs::path& tools_dir) {
       tools_dir.string());
 }
 
-// Runs `node run_model.js args...` from tools_dir, translating the ways the bridge can be missing
+// Runs `node <tools_dir>/run_model.js args...`, translating the ways the bridge can be missing
 // into install instructions. Other failures are returned to the caller via the exit code.
 util::ProcessResult run_bridge(const fs::path& tools_dir, std::vector<std::string> args) {
   args.insert(args.begin(), {"node", (tools_dir / kScript).string()});
