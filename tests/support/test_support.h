@@ -1,32 +1,11 @@
 #pragma once
-// Helpers shared by the tests: temporary folders and running the Python oracle.
-#include <filesystem>
+// Helpers shared by the tests: running the Python oracle.
+#include "mltk/common/subprocess.h"
+
 #include <string>
 #include <vector>
 
 namespace mltk::testkit {
-
-// A fresh directory removed with its contents when the object goes out of scope.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs argv[0] with the given arguments (no shell) and captures its output.
-CommandResult run_command(const std::vector<std::string>& argv);
 
 // The interpreter with Debian's torch and torchvision (MLTK_ORACLE_PYTHON overrides it).
 std::string oracle_python();

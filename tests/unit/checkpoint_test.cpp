@@ -51,7 +51,7 @@ TEST_P(PythonReadsOurCheckpoint, LoadsStrictlyWithSameOutputs) {
   MLTK_REQUIRE_ORACLE();
   const std::string architecture = GetParam();
   const auto type = models::to_string(models::ModelZoo::instance().find(architecture).type);
-  testkit::TempDir dir;
+  TempDir dir;
   torch::manual_seed(3);
   auto model = models::create_model({architecture, 2});
   model->eval();
@@ -82,7 +82,7 @@ INSTANTIATE_TEST_SUITE_P(Representatives, PythonReadsOurCheckpoint,
                          [](const auto& info) { return info.param; });
 
 TEST(Checkpoint, RoundTripsEveryField) {
-  testkit::TempDir dir;
+  TempDir dir;
   auto model = models::create_model({"tiny_net", 2});
   Checkpoint original = checkpoint_of(model, "tiny_net", "custom");
   original.normalization.mean = {0.5, 0.25, 0.125};
@@ -112,7 +112,7 @@ TEST(Checkpoint, RoundTripsEveryField) {
 
 TEST(Checkpoint, ReadsPlainDictWrittenByPython) {
   MLTK_REQUIRE_ORACLE();
-  testkit::TempDir dir;
+  TempDir dir;
   testkit::run_oracle("reference_model.py", {"python-checkpoint", "tiny_net", dir.file("py.pt")});
   const Checkpoint loaded = checkpoint::load_checkpoint(dir.file("py.pt"));
   EXPECT_EQ(loaded.model.architecture, "tiny_net");
@@ -125,7 +125,7 @@ TEST(Checkpoint, ReadsPlainDictWrittenByPython) {
 
 TEST(Checkpoint, ReadsBareTorchvisionStateDictAsWeights) {
   MLTK_REQUIRE_ORACLE();
-  testkit::TempDir dir;
+  TempDir dir;
   // An OrderedDict with _metadata, exactly what torchvision's .pth files are.
   testkit::run_oracle("reference_model.py", {"bare-state-dict", "tiny_net", dir.file("w.pth")});
   const auto weights = checkpoint::load_weights_file(dir.file("w.pth"));
@@ -137,7 +137,7 @@ TEST(Checkpoint, ReadsBareTorchvisionStateDictAsWeights) {
 }
 
 TEST(Checkpoint, WritesAtomicallyAndReportsUnwritableFolder) {
-  testkit::TempDir dir;
+  TempDir dir;
   auto model = models::create_model({"tiny_net", 2});
   const std::string message = expect_error(
       [&] { checkpoint::save_checkpoint(checkpoint_of(model, "tiny_net", "custom"), dir.file("missing/c.pt")); });
@@ -149,7 +149,7 @@ TEST(Checkpoint, WritesAtomicallyAndReportsUnwritableFolder) {
 }
 
 TEST(Checkpoint, MissingTruncatedAndCorruptedFilesAreClearErrors) {
-  testkit::TempDir dir;
+  TempDir dir;
   auto model = models::create_model({"tiny_net", 2});
   checkpoint::save_checkpoint(checkpoint_of(model, "tiny_net", "custom"), dir.file("good.pt"));
   const std::string good = read_bytes(dir.file("good.pt"));
@@ -174,7 +174,7 @@ TEST(Checkpoint, MissingTruncatedAndCorruptedFilesAreClearErrors) {
 }
 
 TEST(Checkpoint, MissingKeyIsNamed) {
-  testkit::TempDir dir;
+  TempDir dir;
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
   root.insert("model_state_dict", checkpoint::state_dict_to_ivalue({}));
   const auto bytes = torch::pickle_save(root);
@@ -200,7 +200,7 @@ TEST(Checkpoint, StateDictThatDoesNotFitIsNamed) {
 }
 
 TEST(Checkpoint, DefaultWeightsComeFromTorchHomeOrNameTheFile) {
-  testkit::TempDir dir;
+  TempDir dir;
   setenv("TORCH_HOME", dir.path().c_str(), 1);
   EXPECT_EQ(checkpoint::torchvision_weights_dir(), (dir.path() / "hub" / "checkpoints").string());
   const std::string message = expect_error([&] { checkpoint::load_default_weights("tiny_net"); });

@@ -1,6 +1,8 @@
 #include "mltk/runtime/onnxruntime_node.h"
-#include "mltk/util/subprocess.h"
+#include "mltk/common/subprocess.h"
 #include "mltk/validate/verdict.h"
+
+#include "support/test_support.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -17,7 +19,7 @@
 
 namespace fs = std::filesystem;
 using mltk::runtime::OnnxRuntimeNode;
-using mltk::util::TempDir;
+using mltk::TempDir;
 
 namespace {
 
@@ -54,7 +56,7 @@ std::string error_of(const std::function<void()>& action) {
 }
 
 torch::Tensor read_float32(const fs::path& file, const std::vector<int64_t>& dims) {
-  const std::string bytes = mltk::util::read_file(file);
+  const std::string bytes = mltk::read_file(file);
   torch::Tensor tensor = torch::empty(dims, torch::kFloat32);
   EXPECT_EQ(bytes.size(), tensor.nbytes()) << file;
   std::memcpy(tensor.data_ptr(), bytes.data(), std::min(bytes.size(), tensor.nbytes()));
@@ -71,13 +73,13 @@ struct Oracle {
 
 std::unique_ptr<Oracle> export_oracle() {
   auto oracle = std::make_unique<Oracle>();
-  const fs::path script = fs::path(MLTK_SOURCE_DIR) / "tests" / "fixtures" / "export_tiny_model.py";
-  const auto result = mltk::util::run_process({"/usr/bin/python3", script.string(), oracle->dir.path().string()});
-  if (result.exit_code != 0) {
-    ADD_FAILURE() << "export_tiny_model.py failed:\n" << result.err;
+  try {
+    mltk::testkit::run_oracle("export_tiny_model.py", {oracle->dir.path().string()});
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
     return nullptr;
   }
-  const auto meta = nlohmann::json::parse(mltk::util::read_file(oracle->dir.path() / "meta.json"));
+  const auto meta = nlohmann::json::parse(mltk::read_file(oracle->dir.path() / "meta.json"));
   oracle->model = oracle->dir.path() / "tiny.onnx";
   oracle->input = read_float32(oracle->dir.path() / "input.bin", meta.at("input_dims").get<std::vector<int64_t>>());
   oracle->expected = read_float32(oracle->dir.path() / "expected.bin", meta.at("output_dims").get<std::vector<int64_t>>());

@@ -17,7 +17,7 @@ class TorchvisionParity : public ::testing::TestWithParam<std::string> {};
 TEST_P(TorchvisionParity, LoadsPythonStateDictStrictlyAndMatchesOutput) {
   MLTK_REQUIRE_ORACLE();
   const std::string architecture = GetParam();
-  testkit::TempDir dir;
+  TempDir dir;
   const std::string reference = dir.file("reference.pt");
   testkit::run_oracle("reference_model.py", {"forward", architecture, reference});
 

@@ -1,6 +1,6 @@
 #include "mltk/runtime/onnxruntime_node.h"
 
-#include "mltk/util/subprocess.h"
+#include "mltk/common/subprocess.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -40,11 +40,11 @@ std::string install_hint(const fs::path& tools_dir) {
 
 // Runs `node <tools_dir>/run_model.js args...`, translating the ways the bridge can be missing
 // into install instructions. Other failures are returned to the caller via the exit code.
-util::ProcessResult run_bridge(const fs::path& tools_dir, std::vector<std::string> args) {
+ProcessResult run_bridge(const fs::path& tools_dir, std::vector<std::string> args) {
   args.insert(args.begin(), {"node", (tools_dir / kScript).string()});
-  util::ProcessResult result;
+  ProcessResult result;
   try {
-    result = util::run_process(args);
+    result = run_process(args);
   } catch (const std::system_error& e) {
     if (e.code() == std::errc::no_such_file_or_directory) {
       throw std::runtime_error("ONNX Runtime needs `node`, which is not on PATH: " + install_hint(tools_dir));
@@ -84,7 +84,7 @@ void write_file(const fs::path& file, const void* data, size_t size) {
 
 torch::Tensor read_tensor(const fs::path& file, const std::vector<int64_t>& dims, torch::ScalarType dtype) {
   torch::Tensor tensor = torch::empty(dims, torch::TensorOptions().dtype(dtype));
-  const std::string bytes = util::read_file(file);
+  const std::string bytes = read_file(file);
   if (bytes.size() != tensor.nbytes()) {
     throw std::runtime_error(fmt::format("{} has {} bytes, expected {}", file.string(), bytes.size(), tensor.nbytes()));
   }
@@ -104,7 +104,7 @@ OnnxRuntimeNode::OnnxRuntimeNode(fs::path model_path, int intra_op_threads)
         "{} not found in {}: set MLTK_ORT_DIR to mltk's tools/ort directory, then {}", kScript,
         tools_dir_.string(), install_hint(tools_dir_)));
   }
-  const util::ProcessResult probe = run_bridge(tools_dir_, {"--version"});
+  const ProcessResult probe = run_bridge(tools_dir_, {"--version"});
   if (probe.exit_code != 0) {
     throw std::runtime_error(fmt::format("onnxruntime bridge failed (exit {}): {}", probe.exit_code, probe.err));
   }
@@ -114,7 +114,7 @@ OnnxRuntimeNode::OnnxRuntimeNode(fs::path model_path, int intra_op_threads)
 std::string OnnxRuntimeNode::name() const { return "onnxruntime " + version_; }
 
 std::vector<torch::Tensor> OnnxRuntimeNode::run(const std::vector<torch::Tensor>& inputs) {
-  util::TempDir work("mltk-ort");
+  TempDir work("mltk-ort");
   json request = {{"model", model_path_.string()},
                   {"inputs", json::array()},
                   {"outputs_dir", "outputs"},
@@ -129,14 +129,14 @@ std::vector<torch::Tensor> OnnxRuntimeNode::run(const std::vector<torch::Tensor>
   const std::string request_text = request.dump();
   write_file(request_file, request_text.data(), request_text.size());
 
-  const util::ProcessResult result = run_bridge(tools_dir_, {request_file.string()});
+  const ProcessResult result = run_bridge(tools_dir_, {request_file.string()});
   if (result.exit_code != 0) {
     throw std::runtime_error(fmt::format("onnxruntime failed on {} (exit {}): {}", model_path_.string(),
                                          result.exit_code, result.err));
   }
 
   const fs::path outputs_dir = work.path() / "outputs";
-  const json manifest = json::parse(util::read_file(outputs_dir / "result.json"));
+  const json manifest = json::parse(read_file(outputs_dir / "result.json"));
   std::vector<torch::Tensor> outputs;
   for (const auto& output : manifest.at("outputs")) {
     outputs.push_back(read_tensor(outputs_dir / output.at("file").get<std::string>(),

@@ -1,4 +1,4 @@
-#include "mltk/util/subprocess.h"
+#include "mltk/common/subprocess.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace mltk::util {
+namespace mltk {
 
 namespace fs = std::filesystem;
 
@@ -92,4 +92,4 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
   return result;
 }
 
-}  // namespace mltk::util
+}  // namespace mltk

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace mltk::util {
+namespace mltk {
 
 // A fresh private directory under the system temp dir, removed with everything in it on
 // destruction so that failed runs do not leave tensors behind.
@@ -17,6 +17,7 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
 
  private:
   std::filesystem::path path_;
@@ -36,4 +37,4 @@ ProcessResult run_process(const std::vector<std::string>& argv);
 
 std::string read_file(const std::filesystem::path& path);
 
-}  // namespace mltk::util
+}  // namespace mltk

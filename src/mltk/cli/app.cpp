@@ -1,0 +1,38 @@
+#include "mltk/cli/app.h"
+
+#include "mltk/common/logging.h"
+#include "mltk/common/torch_runtime.h"
+
+#include <exception>
+
+namespace mltk::cli {
+
+void add_common_options(CLI::App& app, CommonOptions& options) {
+  app.add_flag("--verbose,-v", options.verbose, "Print debug lines");
+  app.add_option("--log_file", options.log_file, "Also write the log to this file");
+  app.add_option("--threads", options.threads, "LibTorch intra-op threads (default: OMP_NUM_THREADS or every core)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+int run(CLI::App& app, const CommonOptions& options, int argc, char** argv, const std::function<int()>& body) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  log::init(options.verbose);
+  try {
+    if (!options.log_file.empty()) log::add_file(options.log_file);
+    configure_torch_runtime(options.threads > 0 ? std::optional<int>(options.threads) : std::nullopt);
+    return body();
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    // LibTorch errors carry a C++ backtrace after the first line; users need only the message.
+    if (const auto cut = message.find("\nException raised from"); cut != std::string::npos) message.resize(cut);
+    log::error("{}", message);
+    return 1;
+  }
+}
+
+}  // namespace mltk::cli
