@@ -68,6 +68,20 @@ torch::Tensor pad_spatial(const torch::Tensor& x, const Window& w, double value)
   return torch::constant_pad_nd(x, pad, value);
 }
 
+// In ceil mode a window that would start inside the end padding is dropped (the rule PyTorch
+// and ONNX >= 1.16 use). Pooling the explicitly padded input sees that padding as input, so
+// such trailing windows are removed here.
+torch::Tensor drop_windows_starting_in_end_padding(const torch::Tensor& pooled, const torch::Tensor& x,
+                                                   const Window& w) {
+  auto result = pooled;
+  for (size_t i = 0; i < w.kernel.size(); ++i) {
+    const auto d = static_cast<int64_t>(i) + 2;
+    int64_t out = result.size(d);
+    if (out > 0 && (out - 1) * w.strides[i] >= x.size(d) + w.pads_begin[i]) result = result.narrow(d, 0, out - 1);
+  }
+  return result;
+}
+
 std::vector<torch::Tensor> conv(const OpContext& ctx) {
   const auto& x = ctx.input(0);
   const auto& weight = ctx.input(1);
@@ -129,11 +143,15 @@ std::vector<torch::Tensor> max_pool(const OpContext& ctx) {
   } else {
     ctx.fail("only 1-D, 2-D and 3-D pooling is supported");
   }
-  auto [values, indices] = pooled;
-  std::vector<torch::Tensor> outputs = {one_d ? values.squeeze(-1) : values};
-  outputs[0] = outputs[0].to(x.scalar_type());
+  const auto source = one_d ? x.unsqueeze(-1) : x;
+  auto values = std::get<0>(pooled);
+  auto indices = std::get<1>(pooled);
+  if (ceil_mode) {
+    values = drop_windows_starting_in_end_padding(values, source, w);
+    indices = drop_windows_starting_in_end_padding(indices, source, w);
+  }
+  std::vector<torch::Tensor> outputs = {(one_d ? values.squeeze(-1) : values).to(x.scalar_type())};
   if (ctx.wants_output(1)) {
-    const auto source = one_d ? x.unsqueeze(-1) : x;
     auto onnx_indices = onnx_pool_indices(indices, source, padded, w, ctx.attr_int("storage_order", 0));
     outputs.push_back(one_d ? onnx_indices.squeeze(-1) : onnx_indices);
   }
@@ -158,11 +176,12 @@ std::vector<torch::Tensor> average_pool(const OpContext& ctx) {
   }
   const bool ceil_mode = ctx.attr_int("ceil_mode", 0) != 0;
   if (w.unpadded()) return {avg_pool_unpadded(ctx, x, w, ceil_mode)};
-  const auto sums = avg_pool_unpadded(ctx, pad_spatial(x, w, 0.0), w, ceil_mode);
-  if (ctx.attr_int("count_include_pad", 0) != 0) return {sums};
-  // Both poolings divide by the same window size, so their ratio averages over real pixels only.
-  const auto real = pad_spatial(torch::ones_like(x), w, 0.0);
-  return {sums / avg_pool_unpadded(ctx, real, w, ceil_mode)};
+  auto averages = avg_pool_unpadded(ctx, pad_spatial(x, w, 0.0), w, ceil_mode);
+  if (ctx.attr_int("count_include_pad", 0) == 0) {
+    // Both poolings divide by the same window size, so their ratio averages over real pixels.
+    averages = averages / avg_pool_unpadded(ctx, pad_spatial(torch::ones_like(x), w, 0.0), w, ceil_mode);
+  }
+  return {ceil_mode ? drop_windows_starting_in_end_padding(averages, x, w) : averages};
 }
 
 std::vector<int64_t> spatial_dims(const torch::Tensor& x) {
