@@ -1,4 +1,4 @@
-// Shape manipulation, indexing and concatenation.
+// Shape manipulation, indexing, concatenation and padding.
 #include "mltk/runtime/operator_registry.h"
 
 #include <torch/torch.h>
@@ -166,6 +166,52 @@ std::vector<torch::Tensor> split(const OpContext& ctx) {
   return torch::split_with_sizes(x, sizes, axis);
 }
 
+std::vector<torch::Tensor> pad(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  // pads/value were attributes before opset 11; opset 18 adds optional axes.
+  const auto pads = ctx.opset() >= 11 ? ctx.input_ints(1) : ctx.attr_ints("pads");
+  const double value = ctx.opset() >= 11 ? (ctx.has_input(2) ? ctx.input(2).item<double>() : 0.0)
+                                         : ctx.attr_float("value", 0.0F);
+  std::vector<int64_t> axes;
+  if (ctx.has_input(3)) {
+    for (int64_t axis : ctx.input_ints(3)) axes.push_back(normalize_axis(ctx, axis, x.dim()));
+  } else {
+    for (int64_t d = 0; d < x.dim(); ++d) axes.push_back(d);
+  }
+  if (pads.size() != 2 * axes.size()) ctx.fail("pads must hold a begin and an end value per padded axis");
+  // ONNX lists all begins then all ends; ATen wants (begin, end) pairs from the last dimension.
+  std::vector<int64_t> begin(x.dim(), 0);
+  std::vector<int64_t> end(x.dim(), 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    begin[axes[i]] = pads[i];
+    end[axes[i]] = pads[i + axes.size()];
+  }
+  std::vector<int64_t> aten_pad;
+  for (int64_t d = x.dim(); d-- > 0;) {
+    aten_pad.push_back(begin[d]);
+    aten_pad.push_back(end[d]);
+  }
+  const std::string mode = ctx.attr_string("mode", "constant");
+  if (mode == "constant") return {torch::constant_pad_nd(x, aten_pad, value)};
+  // ATen's reflect/replicate padding only pads the trailing (spatial) dimensions of N, C, ... input.
+  if (x.dim() < 3 || begin[0] != 0 || end[0] != 0 || begin[1] != 0 || end[1] != 0) {
+    ctx.fail("mode '" + mode + "' is only supported for padding spatial axes of N x C x ... input");
+  }
+  aten_pad.resize(2 * (x.dim() - 2));
+  namespace F = torch::nn::functional;
+  F::PadFuncOptions options(aten_pad);
+  if (mode == "reflect") {
+    options.mode(torch::kReflect);
+  } else if (mode == "edge") {
+    options.mode(torch::kReplicate);
+  } else {
+    ctx.fail("unknown mode '" + mode + "'");
+  }
+  // These ATen kernels are floating-point only; copying values is exact through double.
+  if (x.is_floating_point()) return {F::pad(x, options)};
+  return {F::pad(x.to(torch::kDouble), options).to(x.scalar_type())};
+}
+
 }  // namespace
 
 void register_shape_ops(OperatorRegistry& registry) {
@@ -180,6 +226,7 @@ void register_shape_ops(OperatorRegistry& registry) {
   registry.add("Expand", expand);
   registry.add("Shape", shape);
   registry.add("Split", split);
+  registry.add("Pad", pad);
 }
 
 }  // namespace mltk::runtime
