@@ -1,43 +1,27 @@
 #include "mltk/runtime/onnx_model_loader.h"
 #include "mltk/runtime/reference_evaluator.h"
+#include "onnx_test_models.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <fstream>
+#include <functional>
 #include <string>
 
 using namespace mltk::runtime;
+using mltk::testing::SingleNodeModel;
+using mltk::testing::write_temp_file;
 
 namespace {
 
+const torch::Tensor kConvWeight = torch::arange(4 * 3 * 3 * 3, torch::kFloat).reshape({4, 3, 3, 3}) / 100;
+
 // y = Conv(x, W) with a 4x3x3x3 weight initializer: big enough that cutting the file in half
 // lands inside a field, small enough to build inline.
-onnx::ModelProto conv_model(const std::string& op_type = "Conv", int64_t opset = 13) {
-  onnx::ModelProto model;
-  model.set_ir_version(7);
-  auto* import = model.add_opset_import();
-  import->set_domain("");
-  import->set_version(opset);
-  auto* graph = model.mutable_graph();
-  graph->set_name("conv");
-  auto* node = graph->add_node();
-  node->set_op_type(op_type);
-  node->set_name("conv0");
-  node->add_input("x");
-  node->add_input("W");
-  node->add_output("y");
-  *graph->add_initializer() = tensor_to_proto(torch::arange(4 * 3 * 3 * 3, torch::kFloat).reshape({4, 3, 3, 3}) / 100,
-                                              "W");
-  graph->add_input()->set_name("x");
-  graph->add_output()->set_name("y");
+SingleNodeModel conv_model(const std::string& op_type = "Conv", int64_t opset = 13) {
+  SingleNodeModel model(op_type, opset, {"x", "W"});
+  model.initializer("W", kConvWeight);
   return model;
-}
-
-std::string write_file(const std::string& name, const std::string& bytes) {
-  const std::string path = ::testing::TempDir() + name;
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
 }
 
 std::string error_of(const std::function<void()>& action) {
@@ -57,32 +41,32 @@ TEST(OnnxModelLoader, MissingFileNamesThePath) {
 }
 
 TEST(OnnxModelLoader, TruncatedFileIsRejected) {
-  const std::string bytes = conv_model().SerializeAsString();
-  const auto path = write_file("truncated.onnx", bytes.substr(0, bytes.size() / 2));
+  const std::string bytes = conv_model().proto().SerializeAsString();
+  const auto path = write_temp_file("truncated.onnx", bytes.substr(0, bytes.size() / 2));
   const auto message = error_of([&] { load_onnx_model(path); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
 }
 
 TEST(OnnxModelLoader, GarbageFileIsRejected) {
-  const auto path = write_file("garbage.onnx", "this is a text file, not a protobuf\n\xff\xfe");
+  const auto path = write_temp_file("garbage.onnx", "this is a text file, not a protobuf\n\xff\xfe");
   const auto message = error_of([&] { load_onnx_model(path); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
 }
 
 TEST(OnnxModelLoader, EmptyFileIsNotAModel) {
-  const auto path = write_file("empty.onnx", "");
+  const auto path = write_temp_file("empty.onnx", "");
   const auto message = error_of([&] { load_onnx_model(path); });
   EXPECT_NE(message.find("not a valid ONNX model"), std::string::npos) << message;
 }
 
 TEST(OnnxModelLoader, RejectsOpsetOutsideSupportedRange) {
   for (int64_t opset : {6, 19}) {
-    const auto message = error_of([&] { default_domain_opset(conv_model("Conv", opset)); });
+    const auto message = error_of([&] { default_domain_opset(conv_model("Conv", opset).proto()); });
     EXPECT_NE(message.find("opset " + std::to_string(opset)), std::string::npos) << message;
     EXPECT_NE(message.find("7..18"), std::string::npos) << message;
   }
-  EXPECT_EQ(default_domain_opset(conv_model("Conv", 17)), 17);
+  EXPECT_EQ(default_domain_opset(conv_model("Conv", 17).proto()), 17);
 }
 
 TEST(OnnxTensorConversion, RoundTripsEverySupportedType) {
@@ -123,22 +107,21 @@ TEST(OnnxTensorConversion, ExternalDataIsRejected) {
 }
 
 TEST(ReferenceEvaluator, UnsupportedOperatorIsNamed) {
-  const auto path = write_file("fancy.onnx", conv_model("FancyConv").SerializeAsString());
+  const auto path = write_temp_file("fancy.onnx", conv_model("FancyConv").proto().SerializeAsString());
   const auto message = error_of([&] { ReferenceEvaluator evaluator(path); });
   EXPECT_NE(message.find("operator 'FancyConv' (opset 13) is not implemented"), std::string::npos) << message;
-  EXPECT_NE(message.find("conv0"), std::string::npos) << message;
+  EXPECT_NE(message.find("FancyConv_under_test"), std::string::npos) << message;
 }
 
 TEST(ReferenceEvaluator, RunsConvWithInitializer) {
-  const auto path = write_file("conv.onnx", conv_model().SerializeAsString());
+  const auto path = write_temp_file("conv.onnx", conv_model().proto().SerializeAsString());
   ReferenceEvaluator evaluator(path);
   EXPECT_EQ(evaluator.name(), "reference");
   ASSERT_EQ(evaluator.input_names(), std::vector<std::string>{"x"});
   const auto x = torch::randn({2, 3, 5, 5});
-  const auto weight = torch::arange(4 * 3 * 3 * 3, torch::kFloat).reshape({4, 3, 3, 3}) / 100;
   const auto outputs = evaluator.run({x});
   ASSERT_EQ(outputs.size(), 1U);
-  EXPECT_TRUE(torch::allclose(outputs[0], torch::conv2d(x, weight)));
+  EXPECT_TRUE(torch::allclose(outputs[0], torch::conv2d(x, kConvWeight)));
   EXPECT_THROW(evaluator.run({}), std::runtime_error);
 }
 
