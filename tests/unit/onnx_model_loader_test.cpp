@@ -125,4 +125,27 @@ TEST(ReferenceEvaluator, RunsConvWithInitializer) {
   EXPECT_THROW(evaluator.run({}), std::runtime_error);
 }
 
+TEST(ReferenceEvaluator, RejectsInputsThatContradictTheGraph) {
+  auto proto = conv_model().proto();
+  auto* tensor_type = proto.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type();
+  tensor_type->set_elem_type(onnx::TensorProto::FLOAT);
+  tensor_type->mutable_shape()->add_dim()->set_dim_param("batch");
+  for (int64_t size : {3, 5, 5}) tensor_type->mutable_shape()->add_dim()->set_dim_value(size);
+  ReferenceEvaluator evaluator(write_temp_file("typed_conv.onnx", proto.SerializeAsString()));
+
+  EXPECT_EQ(evaluator.run({torch::randn({2, 3, 5, 5})}).at(0).size(0), 2);
+  const auto wrong_type = error_of([&] { evaluator.run({torch::randn({1, 3, 5, 5}, torch::kDouble)}); });
+  EXPECT_NE(wrong_type.find("input 'x' has type Double, the model expects Float"), std::string::npos) << wrong_type;
+  const auto wrong_shape = error_of([&] { evaluator.run({torch::randn({1, 3, 4, 5})}); });
+  EXPECT_NE(wrong_shape.find("input 'x' has shape [1, 3, 4, 5], the model expects [batch, 3, 5, 5]"),
+            std::string::npos)
+      << wrong_shape;
+}
+
+TEST(ReferenceEvaluator, KernelErrorsNameTheNode) {
+  SingleNodeModel model("MatMul", 13, {"a", "b"});
+  const auto message = error_of([&] { model.run({torch::randn({2, 3}), torch::randn({4, 5})}); });
+  EXPECT_EQ(message.rfind("MatMul node 'MatMul_under_test': ", 0), 0U) << message;
+}
+
 }  // namespace

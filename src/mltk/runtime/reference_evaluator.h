@@ -37,6 +37,8 @@ class ReferenceEvaluator : public OnnxRunner {
   const OperatorRegistry& registry_;
   std::map<std::string, torch::Tensor> initializers_;
   std::vector<std::string> input_names_;
+  std::vector<int> input_indices_;           // positions of input_names_ in graph.input
+  std::map<std::string, int> last_reader_;  // value name -> index of the last node reading it
 };
 
 }  // namespace mltk::runtime
