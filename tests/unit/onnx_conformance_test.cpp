@@ -4,11 +4,13 @@
 #include "mltk/runtime/operator_registry.h"
 #include "mltk/runtime/reference_evaluator.h"
 
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 #include <onnx/defs/schema.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -185,6 +187,14 @@ std::string case_name(const ::testing::TestParamInfo<ConformanceCase>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Node, OnnxNodeConformance, ::testing::ValuesIn(discover_cases()), case_name);
+
+// Guards against a comparison that silently accepts everything.
+TEST(OnnxNodeConformanceComparison, FlagsValuesOutsideTolerance) {
+  const auto expected = torch::tensor({1.0F, 100.0F, std::nanf("")});
+  expect_close(expected * (1 + 0.5 * kRtol), expected);
+  EXPECT_NONFATAL_FAILURE(expect_close(expected * (1 + 2 * kRtol), expected), "2 of 3 elements differ");
+  EXPECT_NONFATAL_FAILURE(expect_close(torch::tensor({1, 2}), torch::tensor({1, 3})), "actual");
+}
 
 // A skip entry that matches no discovered case is stale and would hide nothing but confusion.
 TEST(OnnxNodeConformanceSkips, NameOnlyDiscoveredCases) {
