@@ -12,7 +12,9 @@ OpContext::OpContext(const onnx::NodeProto& node, std::vector<torch::Tensor> inp
     : node_(node), inputs_(std::move(inputs)), opset_(opset) {}
 
 std::string OpContext::describe() const {
-  return node_.op_type() + " node '" + (node_.name().empty() ? node_.output(0) : node_.name()) + "'";
+  // Exporters often leave nodes unnamed; the first output name identifies them just as well.
+  const std::string& label = node_.name().empty() && node_.output_size() > 0 ? node_.output(0) : node_.name();
+  return node_.op_type() + " node '" + label + "'";
 }
 
 void OpContext::fail(const std::string& message) const { throw std::runtime_error(describe() + ": " + message); }

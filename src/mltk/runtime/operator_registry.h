@@ -20,8 +20,6 @@ class OpContext {
 
   int64_t opset() const { return opset_; }
   const onnx::NodeProto& node() const { return node_; }
-  // Human-readable node label for error messages: "Conv node 'conv1'".
-  std::string describe() const;
 
   bool has_input(size_t index) const;
   // Throws std::runtime_error naming the node when a required input is absent.
@@ -40,10 +38,11 @@ class OpContext {
   std::vector<float> attr_floats(const std::string& name) const;
   torch::Tensor attr_tensor(const std::string& name) const;
 
-  // Raises "<describe()>: <message>" as std::runtime_error.
+  // Raises "<op_type> node '<name>': <message>" as std::runtime_error.
   [[noreturn]] void fail(const std::string& message) const;
 
  private:
+  std::string describe() const;
   const onnx::AttributeProto* find_attribute(const std::string& name, onnx::AttributeProto::AttributeType type) const;
 
   const onnx::NodeProto& node_;

@@ -69,7 +69,11 @@ ReferenceEvaluator::ReferenceEvaluator(const std::string& model_path)
     }
   }
   for (const auto& initializer : graph.initializer()) {
-    initializers_[initializer.name()] = tensor_from_proto(initializer);
+    try {
+      initializers_[initializer.name()] = tensor_from_proto(initializer);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error("'" + model_path + "': initializer " + e.what());
+    }
   }
   // Before IR version 4 initializers were also listed as graph inputs; those are not run() inputs.
   for (int i = 0; i < graph.input_size(); ++i) {
