@@ -196,6 +196,18 @@ TEST(OnnxNodeConformanceComparison, FlagsValuesOutsideTolerance) {
   EXPECT_NONFATAL_FAILURE(expect_close(torch::tensor({1, 2}), torch::tensor({1, 3})), "actual");
 }
 
+// Every implemented operator must be exercised by at least one case that actually runs.
+TEST(OnnxNodeConformanceCoverage, EveryRegisteredOperatorRunsSomeCase) {
+  if (!fs::is_directory(kNodeTestRoot)) GTEST_SKIP() << "ONNX test data not installed";
+  const auto cases = discover_cases();
+  for (const auto& op_type : default_operator_registry().op_types()) {
+    const bool covered = std::any_of(cases.begin(), cases.end(), [&](const auto& c) {
+      return c.op_type == op_type && skipped_cases().count(c.name) == 0;
+    });
+    EXPECT_TRUE(covered) << op_type << " has no runnable conformance case";
+  }
+}
+
 // A skip entry that matches no discovered case is stale and would hide nothing but confusion.
 TEST(OnnxNodeConformanceSkips, NameOnlyDiscoveredCases) {
   if (!fs::is_directory(kNodeTestRoot)) GTEST_SKIP() << "ONNX test data not installed";
