@@ -12,6 +12,8 @@ std::vector<torch::Tensor> batch_normalization(const OpContext& ctx) {
   if (ctx.attr_int("training_mode", 0) != 0 || ctx.output_count() > 1) {
     ctx.fail("training mode (batch statistics) is not supported");
   }
+  // Opsets 7 and 8 could ask for per-element rather than per-channel statistics.
+  if (ctx.attr_int("spatial", 1) == 0) ctx.fail("spatial=0 (per-element statistics) is not supported");
   return {torch::batch_norm(ctx.input(0), ctx.input(1), ctx.input(2), ctx.input(3), ctx.input(4),
                             /*training=*/false, /*momentum=*/0.0, ctx.attr_float("epsilon", 1e-5F),
                             /*cudnn_enabled=*/false)};
