@@ -31,7 +31,8 @@ constexpr double kAtol = 1e-7;
 
 // ONNX 1.12's test data stores bfloat16 tensors as their UINT16 bit patterns (numpy has no
 // bfloat16), while the models declare BFLOAT16.
-const char* const kBfloat16AsUint16 = "test data holds BFLOAT16 values as UINT16 bit patterns, which LibTorch 1.13 cannot represent";
+const char* const kBfloat16AsUint16 =
+    "test data holds BFLOAT16 values as UINT16 bit patterns, which LibTorch 1.13 cannot represent";
 
 // Cases of implemented operators that the evaluator deliberately cannot run, with the reason.
 const std::map<std::string, std::string>& skipped_cases() {

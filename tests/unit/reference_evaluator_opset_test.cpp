@@ -50,7 +50,8 @@ TEST(ReferenceEvaluatorOpsets, SqueezeAndUnsqueezeAxesAreAttributesBeforeOpset13
 
 TEST(ReferenceEvaluatorOpsets, SplitSizesByOpset) {
   const auto x = torch::arange(7, torch::kFloat);
-  auto attribute_form = SingleNodeModel("Split", 11, {"x"}, {"a", "b"}).attr("split", std::vector<int64_t>{3, 4}).run({x});
+  auto attribute_form =
+      SingleNodeModel("Split", 11, {"x"}, {"a", "b"}).attr("split", std::vector<int64_t>{3, 4}).run({x});
   expect_equal(attribute_form.at(1), torch::arange(3, 7, torch::kFloat));
   // Opset 18 num_outputs: ceil(7 / 3) = 3 per part, the last part takes the remainder.
   auto counted = SingleNodeModel("Split", 18, {"x"}, {"a", "b", "c"}).attr("num_outputs", int64_t{3}).run({x});

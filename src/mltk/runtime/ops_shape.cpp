@@ -122,7 +122,9 @@ std::vector<torch::Tensor> squeeze(const OpContext& ctx) {
   if (axes.empty()) return {x.squeeze()};
   for (auto& axis : axes) {
     axis = normalize_axis(ctx, axis, x.dim());
-    if (x.size(axis) != 1) ctx.fail("cannot squeeze axis " + std::to_string(axis) + " of size " + std::to_string(x.size(axis)));
+    if (x.size(axis) != 1) {
+      ctx.fail("cannot squeeze axis " + std::to_string(axis) + " of size " + std::to_string(x.size(axis)));
+    }
   }
   // Removing from the highest axis down keeps the remaining axis numbers valid.
   std::sort(axes.rbegin(), axes.rend());

@@ -39,8 +39,9 @@ void check_input(const onnx::ValueInfoProto& declared, const torch::Tensor& actu
   if (!matches) {
     std::string expected = "[";
     for (int d = 0; d < dims.size(); ++d) {
-      expected += (d > 0 ? ", " : "") + (dims[d].has_dim_value() ? std::to_string(dims[d].dim_value())
-                                                                  : dims[d].dim_param().empty() ? "?" : dims[d].dim_param());
+      const auto& dim = dims[d];
+      const std::string symbolic = dim.dim_param().empty() ? "?" : dim.dim_param();
+      expected += (d > 0 ? ", " : "") + (dim.has_dim_value() ? std::to_string(dim.dim_value()) : symbolic);
     }
     fail("has shape " + c10::str(actual.sizes()) + ", the model expects " + expected + "]");
   }
