@@ -1,0 +1,66 @@
+// Activation functions and Softmax.
+#include "mltk/runtime/operator_registry.h"
+
+#include <torch/torch.h>
+
+#include <limits>
+
+namespace mltk::runtime {
+namespace {
+
+std::vector<torch::Tensor> relu(const OpContext& ctx) { return {torch::relu(ctx.input(0))}; }
+std::vector<torch::Tensor> sigmoid(const OpContext& ctx) { return {torch::sigmoid(ctx.input(0))}; }
+std::vector<torch::Tensor> tanh(const OpContext& ctx) { return {torch::tanh(ctx.input(0))}; }
+
+std::vector<torch::Tensor> clip(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  c10::optional<c10::Scalar> low;
+  c10::optional<c10::Scalar> high;
+  if (ctx.opset() < 11) {
+    // Before opset 11 the bounds were float attributes defaulting to the float range.
+    low = ctx.attr_float("min", std::numeric_limits<float>::lowest());
+    high = ctx.attr_float("max", std::numeric_limits<float>::max());
+  } else {
+    if (ctx.has_input(1)) low = ctx.input(1).item();
+    if (ctx.has_input(2)) high = ctx.input(2).item();
+  }
+  if (!low && !high) return {x};
+  return {torch::clamp(x, low, high)};
+}
+
+std::vector<torch::Tensor> hard_sigmoid(const OpContext& ctx) {
+  const double alpha = ctx.attr_float("alpha", 0.2F);
+  const double beta = ctx.attr_float("beta", 0.5F);
+  return {torch::clamp(ctx.input(0) * alpha + beta, 0.0, 1.0)};
+}
+
+std::vector<torch::Tensor> hard_swish(const OpContext& ctx) {
+  // ONNX HardSwish is x * HardSigmoid(x; alpha=1/6, beta=0.5), identical to ATen's hardswish.
+  return {torch::hardswish(ctx.input(0))};
+}
+
+std::vector<torch::Tensor> softmax(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  const int64_t rank = x.dim();
+  if (ctx.opset() >= 13) {
+    return {torch::softmax(x, normalize_axis(ctx, ctx.attr_int("axis", -1), rank))};
+  }
+  // Before opset 13 the input is coerced to 2-D at `axis` (default 1) and normalised per row.
+  const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", 1), rank);
+  const int64_t rows = c10::multiply_integers(x.sizes().slice(0, axis));
+  return {torch::softmax(x.reshape({rows, -1}), 1).reshape(x.sizes())};
+}
+
+}  // namespace
+
+void register_activation_ops(OperatorRegistry& registry) {
+  registry.add("Relu", relu);
+  registry.add("Sigmoid", sigmoid);
+  registry.add("Tanh", tanh);
+  registry.add("Clip", clip);
+  registry.add("HardSigmoid", hard_sigmoid);
+  registry.add("HardSwish", hard_swish);
+  registry.add("Softmax", softmax);
+}
+
+}  // namespace mltk::runtime

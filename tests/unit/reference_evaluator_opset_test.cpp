@@ -1,0 +1,158 @@
+// Opset-dependent operator forms that the ONNX 1.12 conformance data (one opset per operator)
+// does not cover: attribute forms of older opsets, opset 18 inputs, and padding corner cases.
+#include "mltk/runtime/reference_evaluator.h"
+#include "onnx_test_models.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <limits>
+
+using mltk::testing::SingleNodeModel;
+
+namespace {
+
+const auto kLongs = torch::TensorOptions().dtype(torch::kLong);
+
+void expect_equal(const torch::Tensor& actual, const torch::Tensor& expected) {
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  EXPECT_TRUE(torch::allclose(actual, expected, 1e-5, 1e-6)) << "actual:\n" << actual << "\nexpected:\n" << expected;
+}
+
+TEST(ReferenceEvaluatorOpsets, SoftmaxBeforeOpset13NormalisesTheFlattenedTail) {
+  const auto x = torch::randn({2, 3, 4});
+  auto old_form = SingleNodeModel("Softmax", 11, {"x"}).attr("axis", int64_t{1}).run({x});
+  expect_equal(old_form.at(0), torch::softmax(x.reshape({2, 12}), 1).reshape({2, 3, 4}));
+  auto new_form = SingleNodeModel("Softmax", 13, {"x"}).attr("axis", int64_t{1}).run({x});
+  expect_equal(new_form.at(0), torch::softmax(x, 1));
+  auto old_default = SingleNodeModel("Softmax", 11, {"x"}).run({x});
+  expect_equal(old_default.at(0), torch::softmax(x.reshape({2, 12}), 1).reshape({2, 3, 4}));
+}
+
+TEST(ReferenceEvaluatorOpsets, ClipBoundsAreAttributesBeforeOpset11) {
+  const auto x = torch::linspace(-2, 2, 9);
+  auto old_form = SingleNodeModel("Clip", 7, {"x"}).attr("min", -0.5F).attr("max", 0.5F).run({x});
+  expect_equal(old_form.at(0), x.clamp(-0.5, 0.5));
+  auto only_max = SingleNodeModel("Clip", 13, {"x", "", "hi"}).initializer("hi", torch::tensor(1.0F)).run({x});
+  expect_equal(only_max.at(0), x.clamp_max(1.0));
+}
+
+TEST(ReferenceEvaluatorOpsets, SqueezeAndUnsqueezeAxesAreAttributesBeforeOpset13) {
+  const auto x = torch::randn({2, 3});
+  auto unsqueezed = SingleNodeModel("Unsqueeze", 11, {"x"}).attr("axes", std::vector<int64_t>{3, 0}).run({x});
+  EXPECT_EQ(unsqueezed.at(0).sizes(), (std::vector<int64_t>{1, 2, 3, 1}));
+  const auto y = torch::randn({1, 2, 1});
+  auto squeezed = SingleNodeModel("Squeeze", 11, {"x"}).attr("axes", std::vector<int64_t>{-1}).run({y});
+  EXPECT_EQ(squeezed.at(0).sizes(), (std::vector<int64_t>{1, 2}));
+  auto squeeze_all = SingleNodeModel("Squeeze", 11, {"x"}).run({y});
+  EXPECT_EQ(squeeze_all.at(0).sizes(), (std::vector<int64_t>{2}));
+}
+
+TEST(ReferenceEvaluatorOpsets, SplitSizesByOpset) {
+  const auto x = torch::arange(7, torch::kFloat);
+  auto attribute_form =
+      SingleNodeModel("Split", 11, {"x"}, {"a", "b"}).attr("split", std::vector<int64_t>{3, 4}).run({x});
+  expect_equal(attribute_form.at(1), torch::arange(3, 7, torch::kFloat));
+  // Opset 18 num_outputs: ceil(7 / 3) = 3 per part, the last part takes the remainder.
+  auto counted = SingleNodeModel("Split", 18, {"x"}, {"a", "b", "c"}).attr("num_outputs", int64_t{3}).run({x});
+  ASSERT_EQ(counted.size(), 3U);
+  EXPECT_EQ(counted[2].numel(), 1);
+  EXPECT_EQ(counted[0].numel(), 3);
+}
+
+TEST(ReferenceEvaluatorOpsets, ReduceMeanAxesMoveToAnInputInOpset18) {
+  const auto x = torch::randn({2, 3, 4});
+  auto attribute_form = SingleNodeModel("ReduceMean", 13, {"x"})
+                            .attr("axes", std::vector<int64_t>{-1})
+                            .attr("keepdims", int64_t{0})
+                            .run({x});
+  expect_equal(attribute_form.at(0), x.mean(-1));
+  auto input_form = SingleNodeModel("ReduceMean", 18, {"x", "axes"})
+                        .initializer("axes", torch::tensor({1}, kLongs))
+                        .run({x});
+  expect_equal(input_form.at(0), x.mean(1, /*keepdim=*/true));
+  auto noop = SingleNodeModel("ReduceMean", 18, {"x"}).attr("noop_with_empty_axes", int64_t{1}).run({x});
+  expect_equal(noop.at(0), x);
+  auto all = SingleNodeModel("ReduceMean", 18, {"x"}).attr("keepdims", int64_t{0}).run({x});
+  expect_equal(all.at(0), x.mean());
+}
+
+TEST(ReferenceEvaluatorOpsets, SliceAttributesBeforeOpset10AndReversedInputs) {
+  const auto x = torch::arange(24, torch::kFloat).reshape({4, 6});
+  auto attribute_form = SingleNodeModel("Slice", 9, {"x"})
+                            .attr("starts", std::vector<int64_t>{1})
+                            .attr("ends", std::vector<int64_t>{std::numeric_limits<int64_t>::max()})
+                            .attr("axes", std::vector<int64_t>{1})
+                            .run({x});
+  expect_equal(attribute_form.at(0), x.slice(1, 1));
+  // starts=-1, ends=INT64_MIN, steps=-1 reverses the axis (the flip idiom exporters emit).
+  auto reversed = SingleNodeModel("Slice", 13, {"x", "s", "e", "a", "st"})
+                      .initializer("s", torch::tensor({-1}, kLongs))
+                      .initializer("e", torch::tensor({std::numeric_limits<int64_t>::min()}, kLongs))
+                      .initializer("a", torch::tensor({0}, kLongs))
+                      .initializer("st", torch::tensor({-1}, kLongs))
+                      .run({x});
+  expect_equal(reversed.at(0), x.flip(0));
+}
+
+TEST(ReferenceEvaluatorOpsets, PadByOpset) {
+  const auto x = torch::randn({1, 2, 3, 3});
+  auto attribute_form = SingleNodeModel("Pad", 7, {"x"})
+                            .attr("pads", std::vector<int64_t>{0, 0, 1, 0, 0, 0, 0, 2})
+                            .attr("value", 1.5F)
+                            .run({x});
+  expect_equal(attribute_form.at(0), torch::constant_pad_nd(x, {0, 2, 1, 0}, 1.5));
+  auto reflect = SingleNodeModel("Pad", 13, {"x", "p"})
+                     .initializer("p", torch::tensor({0, 0, 1, 1, 0, 0, 1, 1}, kLongs))
+                     .attr("mode", std::string("reflect"))
+                     .run({x});
+  expect_equal(reflect.at(0), torch::reflection_pad2d(x, {1, 1, 1, 1}));
+}
+
+TEST(ReferenceEvaluatorOpsets, CeilModePoolingDropsWindowsStartingInEndPadding) {
+  const auto x = torch::randn({1, 2, 5, 5});
+  auto max_pooled = SingleNodeModel("MaxPool", 13, {"x"})
+                        .attr("kernel_shape", std::vector<int64_t>{2, 2})
+                        .attr("strides", std::vector<int64_t>{2, 2})
+                        .attr("pads", std::vector<int64_t>{1, 1, 1, 1})
+                        .attr("ceil_mode", int64_t{1})
+                        .run({x});
+  expect_equal(max_pooled.at(0), torch::max_pool2d(x, 2, 2, 1, 1, /*ceil_mode=*/true));
+  auto averaged = SingleNodeModel("AveragePool", 13, {"x"})
+                      .attr("kernel_shape", std::vector<int64_t>{3, 3})
+                      .attr("strides", std::vector<int64_t>{2, 2})
+                      .attr("pads", std::vector<int64_t>{1, 1, 1, 1})
+                      .attr("ceil_mode", int64_t{1})
+                      .attr("count_include_pad", int64_t{0})
+                      .run({x});
+  expect_equal(averaged.at(0), torch::avg_pool2d(x, 3, 2, 1, /*ceil_mode=*/true, /*count_include_pad=*/false));
+}
+
+TEST(ReferenceEvaluatorOpsets, InferenceBatchNormAndDropoutMask) {
+  const auto x = torch::randn({2, 3, 4, 4});
+  const auto scale = torch::rand({3}) + 0.5;
+  const auto bias = torch::randn({3});
+  const auto mean = torch::randn({3});
+  const auto var = torch::rand({3}) + 0.5;
+  auto normalised = SingleNodeModel("BatchNormalization", 9, {"x", "s", "b", "m", "v"})
+                        .initializer("s", scale)
+                        .initializer("b", bias)
+                        .initializer("m", mean)
+                        .initializer("v", var)
+                        .run({x});
+  expect_equal(normalised.at(0), torch::batch_norm(x, scale, bias, mean, var, false, 0.0, 1e-5, false));
+  auto dropped = SingleNodeModel("Dropout", 12, {"x"}, {"y", "mask"}).run({x});
+  expect_equal(dropped.at(0), x);
+  EXPECT_TRUE(dropped.at(1).all().item<bool>());
+}
+
+TEST(ReferenceEvaluatorOpsets, ConstantScalarAndListForms) {
+  auto floats = SingleNodeModel("Constant", 13, {}).attr("value_floats", std::vector<float>{1.0F, 2.5F}).run({});
+  expect_equal(floats.at(0), torch::tensor({1.0F, 2.5F}));
+  auto an_int = SingleNodeModel("Constant", 13, {}).attr("value_int", int64_t{7}).run({});
+  EXPECT_EQ(an_int.at(0).scalar_type(), torch::kLong);
+  EXPECT_EQ(an_int.at(0).dim(), 0);
+  EXPECT_EQ(an_int.at(0).item<int64_t>(), 7);
+}
+
+}  // namespace
