@@ -1,0 +1,274 @@
+// The exporter checked against independent oracles: onnx's checker (inside the export), ONNX
+// Runtime (through Node.js) for the numbers, LibTorch's own module for names and expected outputs.
+#include "mltk/models/zoo.h"
+#include "mltk/onnx_export/exporter.h"
+#include "ort_runner.h"
+
+#include <onnx/onnx_pb.h>
+#include <torch/torch.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+using namespace mltk;
+using onnx_export::ExportOptions;
+
+namespace {
+
+namespace F = torch::nn::functional;
+
+std::filesystem::path scratch_dir() {
+  const auto dir = std::filesystem::path(MLTK_BINARY_DIR) / "test_scratch" / "onnx_export";
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A module outside the zoo exercising many converters: conv+BN, activations, cat, permute with
+// layer_norm (ConvNeXt's LayerNorm2d), flatten/transpose, matmul with a raw parameter, softmax on
+// a non-final dimension (the pre-opset-13 rewrite), mean and linear.
+struct MixedOpsImpl : torch::nn::Module {
+  MixedOpsImpl() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3).padding(1).bias(false)));
+    bn = register_module("bn", torch::nn::BatchNorm2d(8));
+    branch = register_module("branch", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 8, 1)));
+    norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({16}).eps(1e-6)));
+    projection = register_parameter("projection", torch::randn({16, 10}) * 0.1);
+    head = register_module("head", torch::nn::Linear(10, 4));
+  }
+
+  torch::Tensor forward(torch::Tensor x) {
+    x = torch::hardswish(torch::relu(bn(conv(x))));
+    auto y = F::gelu(branch(x));
+    y = torch::silu(y) * torch::hardsigmoid(y) + torch::sigmoid(y);
+    x = torch::cat({x, y}, 1);                                // [N, 16, H, W]
+    x = norm(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});  // LayerNorm over channels
+    x = x.flatten(2).transpose(1, 2);                         // [N, HW, 16]
+    x = torch::softmax(torch::matmul(x, projection), 1);      // [N, HW, 10]
+    x = F::dropout(x.mean({1}) / 2.0, F::DropoutFuncOptions().p(0.3).training(is_training()));
+    return torch::softmax(head(x), -1);
+  }
+
+  torch::nn::Conv2d conv{nullptr}, branch{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+  torch::Tensor projection;
+  torch::nn::Linear head{nullptr};
+};
+TORCH_MODULE(MixedOps);
+
+// Gives BatchNorm non-trivial statistics, so that folding it is visible in the numbers.
+void randomize_batch_norms(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& child : module.modules()) {
+    if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(child.get())) {
+      bn->running_mean.uniform_(-0.5, 0.5);
+      bn->running_var.uniform_(0.5, 2.0);
+      bn->weight.uniform_(0.5, 1.5);
+      bn->bias.uniform_(-0.5, 0.5);
+    }
+  }
+}
+
+torch::Tensor torch_output(torch::nn::Module& module, const onnx_export::ForwardFn& forward, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  module.eval();
+  return forward(x);
+}
+
+void expect_onnxruntime_matches(const std::string& path, torch::nn::Module& module,
+                                const onnx_export::ForwardFn& forward, const torch::Tensor& input) {
+  const auto expected = torch_output(module, forward, input);
+  const auto actual = test_support::run_with_onnxruntime(path, input);
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  EXPECT_LE((actual - expected).abs().max().item<double>(), 1e-4) << path;
+}
+
+onnx::ModelProto load_model(const std::string& path) {
+  onnx::ModelProto model;
+  std::ifstream file(path, std::ios::binary);
+  EXPECT_TRUE(model.ParseFromIstream(&file)) << path;
+  return model;
+}
+
+class OnnxRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::manual_seed(0);
+    if (const auto reason = test_support::onnxruntime_unavailable_reason(); !reason.empty()) {
+      if (std::getenv("MLTK_SKIP_ORT")) GTEST_SKIP() << reason;
+      FAIL() << reason << " (set MLTK_SKIP_ORT=1 to skip the ONNX Runtime comparisons)";
+    }
+  }
+};
+
+struct ExportCase {
+  std::string model;
+  int opset;
+};
+
+class ExportMatchesOnnxRuntime : public OnnxRuntimeTest, public ::testing::WithParamInterface<ExportCase> {};
+
+// The model under test and how to call it.
+struct ModelUnderTest {
+  std::shared_ptr<torch::nn::Module> module;
+  onnx_export::ForwardFn forward;
+};
+
+ModelUnderTest make_model(const std::string& name) {
+  if (name == "mixed_ops") {
+    MixedOps model;
+    randomize_batch_norms(*model);
+    return {model.ptr(), [model](const torch::Tensor& x) mutable { return model->forward(x); }};
+  }
+  auto classifier = models::create_model({name, 3, 32, std::nullopt});
+  return {classifier, [classifier](const torch::Tensor& x) { return classifier->forward(x); }};
+}
+
+TEST_P(ExportMatchesOnnxRuntime, StaticAndDynamicBatch) {
+  const auto& param = GetParam();
+  auto model = make_model(param.model);
+  const auto input_shape = param.model == "mixed_ops" ? std::vector<int64_t>{3, 8, 8} : std::vector<int64_t>{3, 32, 32};
+
+  ExportOptions options;
+  options.opset = param.opset;
+  options.batch_size = 2;
+  options.input_shape = input_shape;
+  options.metadata = {{"architecture", param.model}};
+  const auto path = (scratch_dir() / (param.model + "_opset" + std::to_string(param.opset) + ".onnx")).string();
+  const auto report = onnx_export::export_to_onnx(*model.module, model.forward, path, options);
+  EXPECT_EQ(report.onnx_ops.count("BatchNormalization"), 0u);
+  EXPECT_EQ(report.onnx_ops.count("Identity"), 0u);
+  expect_onnxruntime_matches(path, *model.module, model.forward, torch::randn({2, input_shape[0], input_shape[1], input_shape[2]}));
+
+  options.dynamic_batch = true;
+  const auto dynamic_path = (scratch_dir() / (param.model + "_opset" + std::to_string(param.opset) + "_dynamic.onnx")).string();
+  onnx_export::export_to_onnx(*model.module, model.forward, dynamic_path, options);
+  expect_onnxruntime_matches(dynamic_path, *model.module, model.forward,
+                             torch::randn({3, input_shape[0], input_shape[1], input_shape[2]}));
+  const auto saved = load_model(dynamic_path);
+  EXPECT_EQ(saved.graph().input(0).type().tensor_type().shape().dim(0).dim_param(), "batch_size");
+  ASSERT_EQ(saved.metadata_props_size(), 1);
+  EXPECT_EQ(saved.metadata_props(0).value(), param.model);
+}
+
+std::vector<ExportCase> export_cases() {
+  std::vector<ExportCase> cases;
+  for (const auto* model : {"tiny_net", "simple_cnn", "mixed_ops"})
+    for (const int opset : {11, 14, 17}) cases.push_back({model, opset});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Opsets, ExportMatchesOnnxRuntime, ::testing::ValuesIn(export_cases()),
+                         [](const auto& info) { return info.param.model + "_opset" + std::to_string(info.param.opset); });
+
+struct ConvBnImpl : torch::nn::Module {
+  ConvBnImpl() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 6, 3)));
+    bn = register_module("bn", torch::nn::BatchNorm2d(6));
+    conv_no_bias = register_module("conv_no_bias", torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 4, 1).bias(false)));
+    bn2 = register_module("bn2", torch::nn::BatchNorm2d(4));
+  }
+  torch::Tensor forward(torch::Tensor x) { return bn2(conv_no_bias(torch::relu(bn(conv(x))))).flatten(1); }
+  torch::nn::Conv2d conv{nullptr}, conv_no_bias{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr}, bn2{nullptr};
+};
+TORCH_MODULE(ConvBn);
+
+class BatchNormFolding : public OnnxRuntimeTest {};
+
+TEST_F(BatchNormFolding, RemovesBatchNormalizationAndKeepsOutputs) {
+  ConvBn model;
+  randomize_batch_norms(*model);
+  auto forward = [&model](const torch::Tensor& x) { return model->forward(x); };
+  ExportOptions options;
+  options.input_shape = {3, 10, 10};
+  const auto path = (scratch_dir() / "conv_bn.onnx").string();
+  const auto report = onnx_export::export_to_onnx(*model, forward, path, options);
+
+  EXPECT_EQ(report.folded_batch_norms, 2);
+  EXPECT_EQ(report.aten_ops.at("aten::batch_norm"), 2);
+  EXPECT_EQ(report.onnx_ops.count("BatchNormalization"), 0u);
+  const auto saved = load_model(path);
+  std::set<std::string> initializers;
+  for (const auto& initializer : saved.graph().initializer()) initializers.insert(initializer.name());
+  EXPECT_EQ(initializers, (std::set<std::string>{"conv.weight", "conv.bias", "conv_no_bias.weight", "conv_no_bias.bias"}));
+  expect_onnxruntime_matches(path, *model, forward, torch::randn({1, 3, 10, 10}));
+}
+
+TEST(OnnxExport, InitializerNamesAreTheModuleParameterNames) {
+  auto model = models::create_model({"simple_cnn", 5, 32, std::nullopt});
+  ExportOptions options;
+  options.input_shape = {3, 32, 32};
+  const auto path = (scratch_dir() / "names.onnx").string();
+  const auto report = onnx_export::export_to_onnx(*model, path, options);
+
+  const auto saved = load_model(path);
+  std::set<std::string> expected, actual;
+  for (const auto& item : model->named_parameters()) expected.insert(item.key());
+  for (const auto& initializer : saved.graph().initializer()) actual.insert(initializer.name());
+  EXPECT_EQ(actual, expected);
+  EXPECT_EQ(report.initializer_count, static_cast<int64_t>(expected.size()));
+}
+
+TEST(OnnxExport, UnsupportedOperatorNamesTheOperator) {
+  auto module = std::make_shared<torch::nn::Module>();
+  torch::nn::Conv2d conv(module->register_module("conv", torch::nn::Conv2d(3, 4, 3)));
+  auto forward = [conv](const torch::Tensor& x) mutable { return torch::cumsum(conv(x), 1); };
+  ExportOptions options;
+  options.input_shape = {3, 8, 8};
+  try {
+    onnx_export::export_to_onnx(*module, forward, (scratch_dir() / "cumsum.onnx").string(), options);
+    FAIL() << "expected the export to fail";
+  } catch (const std::runtime_error& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.rfind("Unsupported operator 'aten::", 0), 0u) << message;
+    EXPECT_NE(message.find("aten::cumsum"), std::string::npos) << message;
+    EXPECT_NE(message.find("opset 14"), std::string::npos) << message;
+    EXPECT_NE(message.find("parameter 'conv."), std::string::npos) << message;  // where it was met
+    EXPECT_NE(message.find("--opset_version"), std::string::npos) << message;
+  }
+  EXPECT_FALSE(std::filesystem::exists(scratch_dir() / "cumsum.onnx"));
+}
+
+TEST(OnnxExport, DynamicBatchRejectsBakedBatchSize) {
+  auto module = std::make_shared<torch::nn::Module>();
+  torch::nn::Conv2d conv(module->register_module("conv", torch::nn::Conv2d(3, 4, 3)));
+  // x.size(0) is a plain number in C++: the trace records it as a constant.
+  auto forward = [conv](const torch::Tensor& x) mutable { return conv(x).reshape({x.size(0), -1}); };
+  ExportOptions options;
+  options.input_shape = {3, 8, 8};
+  options.dynamic_batch = true;
+  const auto path = (scratch_dir() / "baked.onnx").string();
+  try {
+    onnx_export::export_to_onnx(*module, forward, path, options);
+    FAIL() << "expected the export to fail";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("depends on the batch size"), std::string::npos) << error.what();
+  }
+  options.dynamic_batch = false;
+  EXPECT_NO_THROW(onnx_export::export_to_onnx(*module, forward, path, options));
+}
+
+TEST(OnnxExport, RejectsOpsetOutsideSupportedRange) {
+  auto model = models::create_model({"tiny_net", 2, 16, std::nullopt});
+  ExportOptions options;
+  options.input_shape = {3, 16, 16};
+  options.opset = 10;
+  EXPECT_THROW(onnx_export::export_to_onnx(*model, (scratch_dir() / "bad.onnx").string(), options),
+               std::invalid_argument);
+}
+
+TEST(OnnxExport, RestoresTrainingMode) {
+  auto model = models::create_model({"tiny_net", 2, 16, std::nullopt});
+  model->train();
+  ExportOptions options;
+  options.input_shape = {3, 16, 16};
+  onnx_export::export_to_onnx(*model, (scratch_dir() / "train_mode.onnx").string(), options);
+  EXPECT_TRUE(model->is_training());
+}
+
+}  // namespace
