@@ -60,6 +60,38 @@ struct MixedOpsImpl : torch::nn::Module {
 };
 TORCH_MODULE(MixedOps);
 
+// A second module for the remaining converters, including list-returning operators and those
+// whose ONNX form changed at opset 13 (Split, Squeeze/Unsqueeze, ReduceSum axes as inputs).
+struct ShapeOpsImpl : torch::nn::Module {
+  ShapeOpsImpl() {
+    weight = register_parameter("weight", torch::randn({4, 3, 3, 3}) * 0.2);
+    bias = register_parameter("bias", torch::randn({4}) * 0.1);
+    up = register_module("up", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(4, 4, 2).stride(2)));
+    mat = register_parameter("mat", torch::randn({3, 5}));
+    mat_bias = register_parameter("mat_bias", torch::randn({5}));
+  }
+
+  torch::Tensor forward(torch::Tensor x) {
+    auto a = at::_convolution(x, weight, bias, {1, 1}, {1, 1}, {1, 1}, false, {0, 0}, 1, false, false, true, true);
+    a = F::leaky_relu(a, F::LeakyReLUFuncOptions().negative_slope(0.1));
+    auto b = F::avg_pool2d(up(a), F::AvgPool2dFuncOptions(2));
+    auto c = F::adaptive_avg_pool2d(torch::hardtanh(a + b, -1.0, 1.0), F::AdaptiveAvgPool2dFuncOptions({2, 2}));
+    auto parts = c.flatten(1).chunk(2, 1);                                  // 2 x [N, 8]
+    auto u = (parts[0] * torch::tanh(parts[1])).unsqueeze(1).expand({-1, 3, -1});  // [N, 3, 8]
+    auto s = torch::stack({u.select(1, 0), u.select(1, 2)}, 1);             // [N, 2, 8]
+    auto v = torch::log_softmax(s.slice(2, 1, 7, 2), 1);                    // [N, 2, 3]
+    auto z = torch::exp(-v.sum({1})) + x.mean({2, 3}, true).squeeze(-1).squeeze(-1);  // [N, 3]
+    auto r = torch::addmm(mat_bias, z, mat, 0.5, 2.0).view({-1, 5}).t().t();           // [N, 5]
+    auto halves = s.unbind(1);
+    auto pieces = torch::relu6(halves[0] - halves[1]).split(3, 1);          // [N,3],[N,3],[N,2]
+    return r + pieces[2].sum({-1}, true).pow(2);
+  }
+
+  torch::Tensor weight, bias, mat, mat_bias;
+  torch::nn::ConvTranspose2d up{nullptr};
+};
+TORCH_MODULE(ShapeOps);
+
 // Gives BatchNorm non-trivial statistics, so that folding it is visible in the numbers.
 void randomize_batch_norms(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
@@ -110,6 +142,8 @@ struct ExportCase {
   int opset;
 };
 
+void PrintTo(const ExportCase& param, std::ostream* out) { *out << param.model << " at opset " << param.opset; }
+
 class ExportMatchesOnnxRuntime : public OnnxRuntimeTest, public ::testing::WithParamInterface<ExportCase> {};
 
 // The model under test and how to call it.
@@ -119,6 +153,10 @@ struct ModelUnderTest {
 };
 
 ModelUnderTest make_model(const std::string& name) {
+  if (name == "shape_ops") {
+    ShapeOps model;
+    return {model.ptr(), [model](const torch::Tensor& x) mutable { return model->forward(x); }};
+  }
   if (name == "mixed_ops") {
     MixedOps model;
     randomize_batch_norms(*model);
@@ -128,10 +166,19 @@ ModelUnderTest make_model(const std::string& name) {
   return {classifier, [classifier](const torch::Tensor& x) { return classifier->forward(x); }};
 }
 
+// The aten operators ShapeOps is meant to exercise, as LibTorch's tracer records them (its
+// ConvTranspose2d module is traced as aten::_convolution with transposed = true).
+std::vector<std::string> shape_ops_aten_kinds() {
+  return {"aten::_convolution", "aten::leaky_relu", "aten::avg_pool2d", "aten::hardtanh",
+          "aten::adaptive_avg_pool2d", "aten::chunk", "aten::unsqueeze", "aten::expand", "aten::stack",
+          "aten::slice", "aten::log_softmax", "aten::exp", "aten::neg", "aten::squeeze", "aten::addmm", "aten::view",
+          "aten::t", "aten::unbind", "aten::split", "aten::pow", "aten::relu6", "aten::sub"};
+}
+
 TEST_P(ExportMatchesOnnxRuntime, StaticAndDynamicBatch) {
   const auto& param = GetParam();
   auto model = make_model(param.model);
-  const auto input_shape = param.model == "mixed_ops" ? std::vector<int64_t>{3, 8, 8} : std::vector<int64_t>{3, 32, 32};
+  const auto input_shape = param.model == "mixed_ops" || param.model == "shape_ops" ? std::vector<int64_t>{3, 8, 8} : std::vector<int64_t>{3, 32, 32};
 
   ExportOptions options;
   options.opset = param.opset;
@@ -142,6 +189,9 @@ TEST_P(ExportMatchesOnnxRuntime, StaticAndDynamicBatch) {
   const auto report = onnx_export::export_to_onnx(*model.module, model.forward, path, options);
   EXPECT_EQ(report.onnx_ops.count("BatchNormalization"), 0u);
   EXPECT_EQ(report.onnx_ops.count("Identity"), 0u);
+  for (const auto& kind : param.model == "shape_ops" ? shape_ops_aten_kinds() : std::vector<std::string>{})
+    EXPECT_EQ(report.aten_ops.count(kind), 1u) << kind << " was not traced; the test does not cover it. Traced: "
+                                               << ::testing::PrintToString(report.aten_ops);
   expect_onnxruntime_matches(path, *model.module, model.forward, torch::randn({2, input_shape[0], input_shape[1], input_shape[2]}));
 
   options.dynamic_batch = true;
@@ -159,6 +209,7 @@ std::vector<ExportCase> export_cases() {
   std::vector<ExportCase> cases;
   for (const auto* model : {"tiny_net", "simple_cnn", "mixed_ops"})
     for (const int opset : {11, 14, 17}) cases.push_back({model, opset});
+  for (const int opset : {11, 13, 17}) cases.push_back({"shape_ops", opset});
   return cases;
 }
 

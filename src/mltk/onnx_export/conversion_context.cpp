@@ -50,10 +50,15 @@ void ConversionContext::bind_sequence(const torch::jit::Value* value, std::vecto
   sequences_[value] = std::move(elements);
 }
 
+void ConversionContext::bind_tensor_list(const torch::jit::Value* value, std::vector<std::string> onnx_names) {
+  tensor_lists_[value] = std::move(onnx_names);
+}
+
 void ConversionContext::bind_alias(const torch::jit::Value* value, const torch::jit::Value* target) {
   if (auto it = statics_.find(target); it != statics_.end()) statics_[value] = it->second;
   if (auto it = tensors_.find(target); it != tensors_.end()) tensors_[value] = it->second;
   if (auto it = sequences_.find(target); it != sequences_.end()) sequences_[value] = it->second;
+  if (auto it = tensor_lists_.find(target); it != tensor_lists_.end()) tensor_lists_[value] = it->second;
 }
 
 const c10::IValue& ConversionContext::static_value(const torch::jit::Value* value) const {
@@ -108,6 +113,7 @@ std::vector<std::string> ConversionContext::input_list(size_t index) {
     for (const auto& item : it->second.toTensorVector()) names.push_back(constant(item));
     return names;
   }
+  if (auto it = tensor_lists_.find(value); it != tensor_lists_.end()) return it->second;
   for (const auto* element : sequence(value)) names.push_back(tensor(element));
   return names;
 }
@@ -209,6 +215,27 @@ std::string ConversionContext::constant(const at::Tensor& value) {
 
 void ConversionContext::add_initializer(const std::string& name, const at::Tensor& value) {
   *graph_.add_initializer() = to_tensor_proto(value, name);
+}
+
+std::vector<std::string> ConversionContext::split(const std::string& input, int64_t axis,
+                                                 const std::vector<int64_t>& sizes) {
+  // The sizes constant must precede the Split node: ONNX nodes are stored in topological order.
+  const auto sizes_input = opset_ >= 13 ? int64s(sizes) : std::string();
+  auto* node = graph_.add_node();
+  node->set_op_type("Split");
+  node->set_name(fresh_name("Split"));
+  node->add_input(input);
+  if (opset_ >= 13)
+    node->add_input(sizes_input);
+  else
+    set_attribute(*node, {"split", sizes});
+  set_attribute(*node, {"axis", axis});
+  std::vector<std::string> outputs;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    outputs.push_back(fresh_name(node->name() + "_output"));
+    node->add_output(outputs.back());
+  }
+  return outputs;
 }
 
 std::string ConversionContext::unsqueeze(const std::string& input, const std::vector<int64_t>& axes) {

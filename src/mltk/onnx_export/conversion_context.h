@@ -37,8 +37,11 @@ class ConversionContext {
   void bind_static(const torch::jit::Value* value, c10::IValue constant);
   // A value standing for a list/tuple of other values (prim::ListConstruct of runtime tensors).
   void bind_sequence(const torch::jit::Value* value, std::vector<const torch::jit::Value*> elements);
+  // The output of a list-returning operator, one ONNX tensor per element.
+  void bind_tensor_list(const torch::jit::Value* value, std::vector<std::string> onnx_names);
   void bind_alias(const torch::jit::Value* value, const torch::jit::Value* target);
   bool is_static(const torch::jit::Value* value) const { return statics_.count(value) > 0; }
+  bool is_tensor_list(const torch::jit::Value* value) const { return tensor_lists_.count(value) > 0; }
   const c10::IValue& static_value(const torch::jit::Value* value) const;
   const std::vector<const torch::jit::Value*>& sequence(const torch::jit::Value* value) const;
   // ONNX name of a tensor value; a compile-time tensor or scalar becomes a Constant node.
@@ -71,6 +74,8 @@ class ConversionContext {
   std::string scalar(double value, at::ScalarType type) { return constant(torch::scalar_tensor(value, type)); }
   void add_initializer(const std::string& name, const at::Tensor& value);
 
+  // Split takes the part sizes as an attribute before opset 13 and as an input from 13 on.
+  std::vector<std::string> split(const std::string& input, int64_t axis, const std::vector<int64_t>& sizes);
   // Unsqueeze/Squeeze take their axes as an attribute before opset 13 and as an input from 13 on.
   std::string unsqueeze(const std::string& input, const std::vector<int64_t>& axes);
   std::string squeeze(const std::string& input, const std::vector<int64_t>& axes);
@@ -91,6 +96,7 @@ class ConversionContext {
   std::map<const torch::jit::Value*, std::string> tensors_;
   std::map<const torch::jit::Value*, c10::IValue> statics_;
   std::map<const torch::jit::Value*, std::vector<const torch::jit::Value*>> sequences_;
+  std::map<const torch::jit::Value*, std::vector<std::string>> tensor_lists_;
   std::map<const torch::jit::Value*, std::string> parameter_names_;
   std::map<std::string, int> name_counts_;
   std::string last_parameter_;

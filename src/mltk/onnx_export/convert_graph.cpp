@@ -65,6 +65,11 @@ void convert_node(ConversionContext& ctx, const torch::jit::Node& node) {
   }
   if (kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct) return bind_list(ctx, node);
   if (kind == c10::prim::ListUnpack || kind == c10::prim::TupleUnpack) {
+    if (ctx.is_tensor_list(node.input())) {
+      const auto names = ctx.input_list(0);
+      for (size_t i = 0; i < node.outputs().size(); ++i) ctx.bind_tensor(node.output(i), names.at(i));
+      return;
+    }
     const auto& elements = ctx.sequence(node.input());
     for (size_t i = 0; i < node.outputs().size(); ++i) ctx.bind_alias(node.output(i), elements.at(i));
     return;
@@ -75,13 +80,19 @@ void convert_node(ConversionContext& ctx, const torch::jit::Node& node) {
     return ctx.bind_alias(node.output(), node.input());
 
   const auto& registry = converter_registry();
+  const auto& list_registry = list_converter_registry();
   const auto converter = registry.find(kind.toQualString());
-  if (converter == registry.end()) throw std::runtime_error(unsupported_operator_message(node, ctx));
+  const auto list_converter = list_registry.find(kind.toQualString());
+  if (converter == registry.end() && list_converter == list_registry.end())
+    throw std::runtime_error(unsupported_operator_message(node, ctx));
   if (node.outputs().size() != 1)
     throw std::runtime_error(std::string(kind.toQualString()) + " has " + std::to_string(node.outputs().size()) +
                              " outputs; the exporter converts single-output operators only");
   try {
-    ctx.bind_tensor(node.output(), converter->second(ctx));
+    if (converter != registry.end())
+      ctx.bind_tensor(node.output(), converter->second(ctx));
+    else
+      ctx.bind_tensor_list(node.output(), list_converter->second(ctx));
   } catch (const std::invalid_argument& error) {
     throw std::runtime_error("Cannot convert '" + std::string(kind.toQualString()) + "' at " +
                              opset_text(ctx.opset()) + ", " + location(node, ctx) + ": " + error.what());

@@ -13,8 +13,13 @@ namespace mltk::onnx_export {
 using Converter = std::function<std::string(ConversionContext&)>;
 using ConverterRegistry = std::map<std::string, Converter>;  // key: "aten::relu"
 
-// The registry of every supported operator, built once.
+// Operators returning a list of tensors (aten::chunk, ...) return one ONNX name per element.
+using ListConverter = std::function<std::vector<std::string>(ConversionContext&)>;
+using ListConverterRegistry = std::map<std::string, ListConverter>;
+
+// The registries of every supported operator, built once.
 const ConverterRegistry& converter_registry();
+const ListConverterRegistry& list_converter_registry();
 
 // For aten operators that map one-to-one to a parameterless, single-input ONNX operator.
 Converter unary_converter(const std::string& onnx_type);
@@ -24,6 +29,7 @@ void register_convolution_ops(ConverterRegistry& registry);
 void register_activation_ops(ConverterRegistry& registry);
 void register_arithmetic_ops(ConverterRegistry& registry);
 void register_shape_ops(ConverterRegistry& registry);
+void register_split_ops(ListConverterRegistry& registry);
 void register_normalization_ops(ConverterRegistry& registry);
 
 }  // namespace mltk::onnx_export

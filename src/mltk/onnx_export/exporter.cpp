@@ -6,6 +6,7 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -31,6 +32,22 @@ torch::Tensor example_input(torch::nn::Module& module, const ExportOptions& opti
   return torch::randn(shape, tensor_options);
 }
 
+// Converters read traced sizes (squeeze without dims, adaptive pooling, flatten's trailing dims):
+// the ONNX graphs converted from traces at two batch sizes must be identical as well.
+void require_same_onnx_nodes(const onnx::GraphProto& first, int64_t first_batch, const onnx::GraphProto& second,
+                             int64_t second_batch) {
+  for (int i = 0; i < std::min(first.node_size(), second.node_size()); ++i) {
+    if (first.node(i).SerializeAsString() == second.node(i).SerializeAsString()) continue;
+    throw std::runtime_error("dynamic batch export impossible: ONNX node '" + first.node(i).name() + "' (" +
+                             first.node(i).op_type() + ") differs between batch " + std::to_string(first_batch) +
+                             " and batch " + std::to_string(second_batch) +
+                             "; its conversion depends on the traced batch size");
+  }
+  if (first.node_size() != second.node_size())
+    throw std::runtime_error("dynamic batch export impossible: the ONNX graph has a different number of nodes at batch " +
+                             std::to_string(first_batch) + " and at batch " + std::to_string(second_batch));
+}
+
 std::map<std::string, int64_t> count_op_types(const onnx::GraphProto& graph) {
   std::map<std::string, int64_t> counts;
   for (const auto& node : graph.node()) ++counts[node.op_type()];
@@ -46,13 +63,13 @@ ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward,
 
   const auto example = example_input(module, options, options.batch_size);
   const auto traced = trace_module(module, forward, example);
+  auto graph = convert_graph(traced, options.opset);
   if (options.dynamic_batch) {
     const auto other_batch = options.batch_size + 1;
     const auto other = trace_module(module, forward, example_input(module, options, other_batch));
     require_batch_independent(*traced.graph, options.batch_size, *other.graph, other_batch);
+    require_same_onnx_nodes(graph, options.batch_size, convert_graph(other, options.opset), other_batch);
   }
-
-  auto graph = convert_graph(traced, options.opset);
   declare_graph_io(graph, example.sizes().vec(), traced.output.sizes().vec(), options.dynamic_batch);
   remove_identities(graph);
   const int folded = fold_batch_norm_into_conv(graph);

@@ -19,9 +19,11 @@ std::vector<int64_t> per_spatial_dim(std::vector<int64_t> values, size_t spatial
   return values;
 }
 
+// Argument positions, which differ between the aten convolution operators. aten::_convolution has
+// output_padding and a flag choosing between a direct and a transposed convolution.
 struct ConvolutionArgs {
   size_t stride, padding, dilation, groups;
-  std::optional<size_t> transposed, output_padding;
+  std::optional<size_t> output_padding, transposed_flag;
 };
 
 std::string convolution(ConversionContext& ctx, const ConvolutionArgs& args) {
@@ -42,7 +44,7 @@ std::string convolution(ConversionContext& ctx, const ConvolutionArgs& args) {
   } else {
     attributes.emplace_back("pads", symmetric_pads(per_spatial_dim(ctx.ints_arg(args.padding), spatial)));
   }
-  if (args.transposed && ctx.bool_arg(*args.transposed)) {
+  if (args.transposed_flag && ctx.bool_arg(*args.transposed_flag)) {
     attributes.emplace_back("output_padding", per_spatial_dim(ctx.ints_arg(*args.output_padding), spatial));
     return ctx.op("ConvTranspose", inputs, attributes);
   }
@@ -53,7 +55,8 @@ std::string convolution(ConversionContext& ctx, const ConvolutionArgs& args) {
 std::string convert_conv(ConversionContext& ctx) { return convolution(ctx, {3, 4, 5, 6, std::nullopt, std::nullopt}); }
 
 // aten::_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, ...)
-std::string convert_underscore_convolution(ConversionContext& ctx) { return convolution(ctx, {3, 4, 5, 8, 6, 7}); }
+// LibTorch's ConvTranspose modules are traced as this operator with transposed = true.
+std::string convert_underscore_convolution(ConversionContext& ctx) { return convolution(ctx, {3, 4, 5, 8, 7, 6}); }
 
 // aten::max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
 std::string convert_max_pool2d(ConversionContext& ctx) {

@@ -1,6 +1,7 @@
 // Shape and layout operators: reshaping, transposition, slicing, concatenation, size queries.
 #include "mltk/onnx_export/converters.h"
 
+#include <algorithm>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -53,6 +54,11 @@ std::string convert_reshape(ConversionContext& ctx) {
 // aten::expand(self, size, implicit)
 std::string convert_expand(ConversionContext& ctx) {
   return ctx.op("Expand", {ctx.input(0), int_list_tensor(ctx, 1, /*minus_one_as_one=*/true)});
+}
+
+// aten::expand_as(self, other): the run-time shape of `other`, so it follows a dynamic batch.
+std::string convert_expand_as(ConversionContext& ctx) {
+  return ctx.op("Expand", {ctx.input(0), ctx.op("Shape", {ctx.input(1)})});
 }
 
 std::vector<int64_t> normalized_dims(std::vector<int64_t> dims, int64_t rank) {
@@ -134,13 +140,51 @@ std::string convert_squeeze(ConversionContext& ctx) {
 // aten::contiguous / clone / detach: memory layout and autograd only, no value change.
 std::string convert_identity(ConversionContext& ctx) { return ctx.op("Identity", {ctx.input(0)}); }
 
+// Part sizes of splitting a dimension of traced size `size` into parts of `part` (the last smaller).
+std::vector<int64_t> uniform_parts(int64_t size, int64_t part) {
+  std::vector<int64_t> parts;
+  for (int64_t done = 0; done < size; done += part) parts.push_back(std::min(part, size - done));
+  return parts;
+}
+
+// aten::chunk(self, chunks, dim): parts of ceil(size / chunks), as torch.chunk.
+std::vector<std::string> convert_chunk(ConversionContext& ctx) {
+  const auto dim = ctx.dim_arg(2, 0);
+  const auto size = ctx.sizes(0).at(dim), chunks = ctx.int_arg(1);
+  return ctx.split(ctx.input(0), dim, uniform_parts(size, (size + chunks - 1) / chunks));
+}
+
+// aten::split(self, split_size or split_sizes, dim) and aten::split_with_sizes(self, sizes, dim)
+std::vector<std::string> convert_split(ConversionContext& ctx) {
+  const auto dim = ctx.dim_arg(2, 0);
+  const auto& sizes_arg = ctx.static_value(ctx.node().input(1));
+  const auto parts = sizes_arg.isInt() ? uniform_parts(ctx.sizes(0).at(dim), sizes_arg.toInt()) : ctx.ints_arg(1);
+  return ctx.split(ctx.input(0), dim, parts);
+}
+
+// aten::unbind(self, dim): parts of size 1 with the dimension removed.
+std::vector<std::string> convert_unbind(ConversionContext& ctx) {
+  const auto dim = ctx.dim_arg(1, 0);
+  auto parts = ctx.split(ctx.input(0), dim, std::vector<int64_t>(ctx.sizes(0).at(dim), 1));
+  for (auto& part : parts) part = ctx.squeeze(part, {dim});
+  return parts;
+}
+
 }  // namespace
+
+void register_split_ops(ListConverterRegistry& registry) {
+  registry["aten::chunk"] = convert_chunk;
+  registry["aten::split"] = convert_split;
+  registry["aten::split_with_sizes"] = convert_split;
+  registry["aten::unbind"] = convert_unbind;
+}
 
 void register_shape_ops(ConverterRegistry& registry) {
   registry["aten::flatten"] = convert_flatten;
   registry["aten::reshape"] = convert_reshape;
   registry["aten::view"] = convert_reshape;
   registry["aten::expand"] = convert_expand;
+  registry["aten::expand_as"] = convert_expand_as;
   registry["aten::permute"] = convert_permute;
   registry["aten::transpose"] = convert_transpose;
   registry["aten::cat"] = convert_cat;

@@ -19,4 +19,13 @@ const ConverterRegistry& converter_registry() {
   return registry;
 }
 
+const ListConverterRegistry& list_converter_registry() {
+  static const ListConverterRegistry registry = [] {
+    ListConverterRegistry built;
+    register_split_ops(built);
+    return built;
+  }();
+  return registry;
+}
+
 }  // namespace mltk::onnx_export
