@@ -1,5 +1,6 @@
 // The exporter checked against independent oracles: onnx's checker (inside the export), ONNX
 // Runtime (through Node.js) for the numbers, LibTorch's own module for names and expected outputs.
+#include "mltk/models/layers.h"
 #include "mltk/models/zoo.h"
 #include "mltk/onnx_export/exporter.h"
 #include "ort_runner.h"
@@ -92,6 +93,55 @@ struct ShapeOpsImpl : torch::nn::Module {
 };
 TORCH_MODULE(ShapeOps);
 
+// The shared torchvision blocks of layers.h the zoo architectures are built from (MobileNetV3's
+// hardswish conv and squeeze-excitation, ConvNeXt's LayerNorm2d/permute/layer scale/stochastic
+// depth), followed by ViT-style hand-written attention with a class token, written batch-agnostic.
+struct ZooBlocksImpl : torch::nn::Module {
+  static constexpr int64_t kChannels = 16, kHeads = 2;
+
+  ZooBlocksImpl() {
+    using models::Activation;
+    stem = register_module("stem", models::conv_norm_activation(3, kChannels, {3, 2, 1, 1, Activation::hardswish}));
+    depthwise = register_module(
+        "depthwise", models::conv_norm_activation(kChannels, kChannels, {3, 1, kChannels, 1, Activation::relu6}));
+    se = register_module("se", models::SqueezeExcitation(kChannels, 8, Activation::silu, Activation::hardsigmoid));
+    norm = register_module("norm", models::LayerNorm2d(kChannels, 1e-6));
+    to_nhwc = register_module("to_nhwc", models::Permute(std::vector<int64_t>{0, 2, 3, 1}));
+    to_nchw = register_module("to_nchw", models::Permute(std::vector<int64_t>{0, 3, 1, 2}));
+    pointwise = register_module("pointwise", torch::nn::Linear(kChannels, kChannels));
+    layer_scale = register_parameter("layer_scale", torch::full({kChannels, 1, 1}, 0.5));
+    stochastic_depth = register_module("stochastic_depth", models::StochasticDepth(0.2, models::StochasticDepthImpl::Mode::row));
+    class_token = register_parameter("class_token", torch::randn({1, 1, kChannels}));
+    qkv = register_module("qkv", torch::nn::Linear(kChannels, 3 * kChannels));
+    proj = register_module("proj", torch::nn::Linear(kChannels, kChannels));
+    head = register_module("head", torch::nn::Linear(kChannels, 3));
+  }
+
+  torch::Tensor forward(torch::Tensor x) {
+    x = se(depthwise->forward(stem->forward(x)));                    // [N, C, 4, 4]
+    auto block = to_nchw(F::gelu(pointwise(to_nhwc(norm(x)))));
+    x = x + stochastic_depth(layer_scale * block);
+    auto tokens = x.flatten(2).transpose(1, 2);                      // [N, 16, C]
+    auto cls = class_token.expand_as(tokens.select(1, 0).unsqueeze(1));
+    tokens = torch::cat({cls, tokens}, 1);                           // [N, S, C]
+    const int64_t seq = tokens.size(1), head_dim = kChannels / kHeads;  // static sizes only
+    auto qkv_heads = qkv(tokens).reshape({-1, seq, 3, kHeads, head_dim}).permute({2, 0, 3, 1, 4});
+    auto q = qkv_heads[0], k = qkv_heads[1], v = qkv_heads[2];
+    auto attention = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(head_dim)), -1);
+    auto mixed = torch::matmul(attention, v).transpose(1, 2).reshape({-1, seq, kChannels});
+    return head(proj(mixed).select(1, 0));
+  }
+
+  torch::nn::Sequential stem{nullptr}, depthwise{nullptr};
+  models::SqueezeExcitation se{nullptr};
+  models::LayerNorm2d norm{nullptr};
+  models::Permute to_nhwc{nullptr}, to_nchw{nullptr};
+  torch::nn::Linear pointwise{nullptr}, qkv{nullptr}, proj{nullptr}, head{nullptr};
+  torch::Tensor layer_scale, class_token;
+  models::StochasticDepth stochastic_depth{nullptr};
+};
+TORCH_MODULE(ZooBlocks);
+
 // Gives BatchNorm non-trivial statistics, so that folding it is visible in the numbers.
 void randomize_batch_norms(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
@@ -153,6 +203,11 @@ struct ModelUnderTest {
 };
 
 ModelUnderTest make_model(const std::string& name) {
+  if (name == "zoo_blocks") {
+    ZooBlocks model;
+    randomize_batch_norms(*model);
+    return {model.ptr(), [model](const torch::Tensor& x) mutable { return model->forward(x); }};
+  }
   if (name == "shape_ops") {
     ShapeOps model;
     return {model.ptr(), [model](const torch::Tensor& x) mutable { return model->forward(x); }};
@@ -178,7 +233,8 @@ std::vector<std::string> shape_ops_aten_kinds() {
 TEST_P(ExportMatchesOnnxRuntime, StaticAndDynamicBatch) {
   const auto& param = GetParam();
   auto model = make_model(param.model);
-  const auto input_shape = param.model == "mixed_ops" || param.model == "shape_ops" ? std::vector<int64_t>{3, 8, 8} : std::vector<int64_t>{3, 32, 32};
+  const auto input_shape = param.model == "tiny_net" || param.model == "simple_cnn" ? std::vector<int64_t>{3, 32, 32}
+                                                                                  : std::vector<int64_t>{3, 8, 8};
 
   ExportOptions options;
   options.opset = param.opset;
@@ -207,7 +263,7 @@ TEST_P(ExportMatchesOnnxRuntime, StaticAndDynamicBatch) {
 
 std::vector<ExportCase> export_cases() {
   std::vector<ExportCase> cases;
-  for (const auto* model : {"tiny_net", "simple_cnn", "mixed_ops"})
+  for (const auto* model : {"tiny_net", "simple_cnn", "mixed_ops", "zoo_blocks"})
     for (const int opset : {11, 14, 17}) cases.push_back({model, opset});
   for (const int opset : {11, 13, 17}) cases.push_back({"shape_ops", opset});
   return cases;
@@ -248,6 +304,20 @@ TEST_F(BatchNormFolding, RemovesBatchNormalizationAndKeepsOutputs) {
   for (const auto& initializer : saved.graph().initializer()) initializers.insert(initializer.name());
   EXPECT_EQ(initializers, (std::set<std::string>{"conv.weight", "conv.bias", "conv_no_bias.weight", "conv_no_bias.bias"}));
   expect_onnxruntime_matches(path, *model, forward, torch::randn({1, 3, 10, 10}));
+}
+
+TEST(OnnxExport, TensorsComputedFromConstantsAreFolded) {
+  auto module = std::make_shared<torch::nn::Module>();
+  torch::nn::Conv2d conv(module->register_module("conv", torch::nn::Conv2d(3, 4, 1)));
+  auto forward = [conv](const torch::Tensor& x) mutable {
+    return conv(x) * (torch::ones({1, 4, 1, 1}) * 2.0 + torch::arange(4).reshape({1, 4, 1, 1}));
+  };
+  ExportOptions options;
+  options.input_shape = {3, 4, 4};
+  const auto report = onnx_export::export_to_onnx(*module, forward, (scratch_dir() / "folded.onnx").string(), options);
+  for (const auto* kind : {"aten::ones", "aten::arange", "aten::reshape", "aten::add"})
+    EXPECT_EQ(report.aten_ops.count(kind), 0u) << kind;
+  EXPECT_EQ(report.onnx_ops, (std::map<std::string, int64_t>{{"Constant", 1}, {"Conv", 1}, {"Mul", 1}}));
 }
 
 TEST(OnnxExport, InitializerNamesAreTheModuleParameterNames) {
