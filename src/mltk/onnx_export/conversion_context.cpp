@@ -76,7 +76,7 @@ const std::vector<const torch::jit::Value*>& ConversionContext::sequence(const t
 }
 
 std::string ConversionContext::tensor(const torch::jit::Value* value) {
-  if (auto name = parameter_name(value)) note_parameter(*name);
+  if (auto name = parameter_name(value)) last_parameter_ = *name;
   if (auto it = tensors_.find(value); it != tensors_.end()) return it->second;
   if (auto it = statics_.find(value); it != statics_.end()) {
     const auto& stored = it->second;

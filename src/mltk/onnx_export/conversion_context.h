@@ -82,11 +82,10 @@ class ConversionContext {
 
   // Name of the last parameter a converted node read: the best "where" a C++ trace offers.
   const std::string& last_parameter() const { return last_parameter_; }
-  void note_parameter(const std::string& name) { last_parameter_ = name; }
-  std::optional<std::string> parameter_name(const torch::jit::Value* value) const;
   void set_parameter_names(std::map<const torch::jit::Value*, std::string> names) { parameter_names_ = std::move(names); }
 
  private:
+  std::optional<std::string> parameter_name(const torch::jit::Value* value) const;
   std::string fresh_name(const std::string& hint);
   std::string unsupported_argument(size_t index, const std::string& expected) const;
 

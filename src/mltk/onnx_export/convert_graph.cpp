@@ -102,9 +102,6 @@ void convert_node(ConversionContext& ctx, const torch::jit::Node& node) {
 }  // namespace
 
 onnx::GraphProto convert_graph(const TracedModule& traced, int opset) {
-  if (opset < kMinOpset || opset > kMaxOpset)
-    throw std::invalid_argument("opset " + std::to_string(opset) + " is not supported; use " +
-                                std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset));
   onnx::GraphProto graph;
   graph.set_name("mltk");
   ConversionContext ctx(graph, opset);

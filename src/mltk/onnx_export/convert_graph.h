@@ -10,6 +10,7 @@ namespace mltk::onnx_export {
 inline constexpr int kMinOpset = 11;
 inline constexpr int kMaxOpset = 17;
 
+// `opset` must be within kMinOpset..kMaxOpset (the exporter validates its options first).
 // Throws std::runtime_error starting with "Unsupported operator 'aten::NAME'" for an operator the
 // registry does not know, and a runtime_error naming the operator for one it cannot convert.
 // Graph inputs/outputs get no type information here; the model writer adds it.
