@@ -32,29 +32,6 @@ std::string unsupported_operator_message(const torch::jit::Node& node, const Con
          "element-wise arithmetic, reshape/permute, the usual activations and normalisations).";
 }
 
-// A list of compile-time values becomes one compile-time value, as aten arguments such as
-// int[] stride expect; a list containing run-time values stays a sequence of values.
-void bind_list(ConversionContext& ctx, const torch::jit::Node& node) {
-  bool all_static = true;
-  for (const auto* input : node.inputs()) all_static = all_static && ctx.is_static(input);
-  if (all_static && node.kind() == c10::prim::ListConstruct) {
-    const auto element = node.output()->type()->expectRef<c10::ListType>().getElementType();
-    if (element->kind() == c10::TypeKind::IntType) {
-      std::vector<int64_t> values;
-      for (const auto* input : node.inputs()) values.push_back(ctx.static_value(input).toInt());
-      ctx.bind_static(node.output(), values);
-      return;
-    }
-    if (element->kind() == c10::TypeKind::FloatType) {
-      std::vector<double> values;
-      for (const auto* input : node.inputs()) values.push_back(ctx.static_value(input).toDouble());
-      ctx.bind_static(node.output(), values);
-      return;
-    }
-  }
-  ctx.bind_sequence(node.output(), {node.inputs().begin(), node.inputs().end()});
-}
-
 void convert_node(ConversionContext& ctx, const torch::jit::Node& node) {
   const auto kind = node.kind();
   if (kind == c10::prim::Constant) {
@@ -63,7 +40,10 @@ void convert_node(ConversionContext& ctx, const torch::jit::Node& node) {
     ctx.bind_static(node.output(), *value);
     return;
   }
-  if (kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct) return bind_list(ctx, node);
+  // ConstantPropagation has already folded lists of constants (int[] strides, ...) into
+  // prim::Constant; a list still constructed holds run-time values, e.g. the tensors to concatenate.
+  if (kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct)
+    return ctx.bind_sequence(node.output(), {node.inputs().begin(), node.inputs().end()});
   if (kind == c10::prim::ListUnpack || kind == c10::prim::TupleUnpack) {
     if (ctx.is_tensor_list(node.input())) {
       const auto names = ctx.input_list(0);
