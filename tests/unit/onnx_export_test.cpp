@@ -332,6 +332,27 @@ TEST_F(BatchNormFolding, KeepsBatchNormalizationNotAfterConvolution) {
   expect_onnxruntime_matches(path, *module, forward, torch::randn({1, 3, 6, 6}));
 }
 
+class ScalarArithmetic : public OnnxRuntimeTest {};
+
+// ATen implements `scalar - tensor` and `scalar / tensor` as empty_like(y).fill_(x).sub_(y),
+// which the tracer records as aten::empty_like, aten::full_like and aten::sub/div.
+TEST_F(ScalarArithmetic, ScalarOnTheLeft) {
+  auto module = std::make_shared<torch::nn::Module>();
+  auto forward = [](const torch::Tensor& x) {
+    const auto left = (1.0 - torch::sigmoid(x)) / 2 + 3.0 / (x * x + 1);
+    // A float64 0-d tensor keeps the float32 dtype in aten; *_like tensors follow x's run-time shape.
+    return left * torch::scalar_tensor(2.0, torch::kDouble) + torch::ones_like(x) * 0.5 - torch::zeros_like(x);
+  };
+  ExportOptions options;
+  options.input_shape = {3, 4, 4};
+  options.dynamic_batch = true;
+  const auto path = (scratch_dir() / "scalar_left.onnx").string();
+  const auto report = onnx_export::export_to_onnx(*module, forward, path, options);
+  for (const auto* kind : {"aten::empty_like", "aten::full_like", "aten::ones_like", "aten::zeros_like"})
+    EXPECT_EQ(report.aten_ops.count(kind), 1u) << kind << ": " << ::testing::PrintToString(report.aten_ops);
+  expect_onnxruntime_matches(path, *module, forward, torch::randn({3, 3, 4, 4}));
+}
+
 TEST(OnnxExport, ConversionErrorNamesOperatorAndReason) {
   auto module = std::make_shared<torch::nn::Module>();
   auto forward = [](const torch::Tensor& x) {

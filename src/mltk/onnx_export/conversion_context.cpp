@@ -101,8 +101,15 @@ std::string ConversionContext::tensor(const torch::jit::Value* value) {
 
 std::string ConversionContext::input_like(size_t index, size_t like) {
   const auto* value = node_->input(index);
-  if (auto it = statics_.find(value); it != statics_.end() && (it->second.isInt() || it->second.isDouble()))
-    return scalar(it->second.toScalar().toDouble(), scalar_type(like));
+  if (auto it = statics_.find(value); it != statics_.end()) {
+    const auto& stored = it->second;
+    if (stored.isInt() || stored.isDouble()) return scalar(stored.toScalar().toDouble(), scalar_type(like));
+    // A 0-d tensor does not promote a dimensioned tensor of the same kind either (float32 * a
+    // float64 0-d tensor is float32), whereas ONNX requires equal input types.
+    if (stored.isTensor() && stored.toTensor().dim() == 0 &&
+        c10::isFloatingType(stored.toTensor().scalar_type()) == c10::isFloatingType(scalar_type(like)))
+      return constant(stored.toTensor().to(scalar_type(like)));
+  }
   return input(index);
 }
 

@@ -49,8 +49,8 @@ class ConversionContext {
 
   // --- Arguments of the current node ------------------------------------------------------------
   std::string input(size_t index) { return tensor(node_->input(index)); }
-  // A tensor input; a compile-time scalar becomes a constant of the dtype of input `like`, as
-  // aten's type promotion keeps a tensor's dtype when combined with a Python scalar.
+  // A tensor input; a compile-time scalar (or 0-d tensor) becomes a constant of the dtype of input
+  // `like`, as aten's type promotion keeps a tensor's dtype when combined with a Python scalar.
   std::string input_like(size_t index, size_t like);
   std::vector<std::string> input_list(size_t index);
   bool is_none(size_t index) const;

@@ -31,5 +31,6 @@ void register_arithmetic_ops(ConverterRegistry& registry);
 void register_shape_ops(ConverterRegistry& registry);
 void register_split_ops(ListConverterRegistry& registry);
 void register_normalization_ops(ConverterRegistry& registry);
+void register_creation_ops(ConverterRegistry& registry);
 
 }  // namespace mltk::onnx_export

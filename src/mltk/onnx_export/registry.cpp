@@ -14,6 +14,7 @@ const ConverterRegistry& converter_registry() {
     register_arithmetic_ops(built);
     register_shape_ops(built);
     register_normalization_ops(built);
+    register_creation_ops(built);
     return built;
   }();
   return registry;
