@@ -332,11 +332,11 @@ TEST_F(BatchNormFolding, KeepsBatchNormalizationNotAfterConvolution) {
   expect_onnxruntime_matches(path, *module, forward, torch::randn({1, 3, 6, 6}));
 }
 
-class ScalarArithmetic : public OnnxRuntimeTest {};
+class TracedIdioms : public OnnxRuntimeTest {};
 
 // ATen implements `scalar - tensor` and `scalar / tensor` as empty_like(y).fill_(x).sub_(y),
 // which the tracer records as aten::empty_like, aten::full_like and aten::sub/div.
-TEST_F(ScalarArithmetic, ScalarOnTheLeft) {
+TEST_F(TracedIdioms, ScalarOnTheLeft) {
   auto module = std::make_shared<torch::nn::Module>();
   auto forward = [](const torch::Tensor& x) {
     const auto left = (1.0 - torch::sigmoid(x)) / 2 + 3.0 / (x * x + 1);
@@ -351,6 +351,27 @@ TEST_F(ScalarArithmetic, ScalarOnTheLeft) {
   for (const auto* kind : {"aten::empty_like", "aten::full_like", "aten::ones_like", "aten::zeros_like"})
     EXPECT_EQ(report.aten_ops.count(kind), 1u) << kind << ": " << ::testing::PrintToString(report.aten_ops);
   expect_onnxruntime_matches(path, *module, forward, torch::randn({3, 3, 4, 4}));
+}
+
+// ResNet's `out += identity` and ReLU(inplace=true): traced out-of-place, later uses must see the
+// updated values.
+TEST_F(TracedIdioms, InPlaceOperations) {
+  auto module = std::make_shared<torch::nn::Module>();
+  torch::nn::Conv2d conv(module->register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 3, 3).padding(1))));
+  torch::nn::ReLU relu(module->register_module("relu", torch::nn::ReLU(torch::nn::ReLUOptions(true))));
+  auto forward = [conv, relu](const torch::Tensor& x) mutable {
+    auto out = conv(x);
+    out += x;
+    out = relu(out);
+    out.mul_(2.0).sub_(0.25);
+    return out;
+  };
+  ExportOptions options;
+  options.input_shape = {3, 5, 5};
+  const auto path = (scratch_dir() / "in_place.onnx").string();
+  const auto report = onnx_export::export_to_onnx(*module, forward, path, options);
+  for (const auto& [kind, count] : report.aten_ops) EXPECT_NE(kind.back(), '_') << kind << " was traced in place";
+  expect_onnxruntime_matches(path, *module, forward, torch::randn({1, 3, 5, 5}));
 }
 
 TEST(OnnxExport, ConversionErrorNamesOperatorAndReason) {
