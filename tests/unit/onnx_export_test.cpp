@@ -7,6 +7,7 @@
 #include "ort_runner.h"
 
 #include <onnx/onnx_pb.h>
+#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
@@ -372,6 +373,24 @@ TEST_F(TracedIdioms, InPlaceOperations) {
   const auto report = onnx_export::export_to_onnx(*module, forward, path, options);
   for (const auto& [kind, count] : report.aten_ops) EXPECT_NE(kind.back(), '_') << kind << " was traced in place";
   expect_onnxruntime_matches(path, *module, forward, torch::randn({1, 3, 5, 5}));
+}
+
+// A size read through the tracer (instead of x.size(0), which is a plain number) is computed at run
+// time: the dynamic-batch model must scale by the batch it is run with.
+TEST_F(TracedIdioms, SizeRecordedWithGetSizeOf) {
+  auto module = std::make_shared<torch::nn::Module>();
+  auto forward = [](const torch::Tensor& x) {
+    const auto batch = torch::jit::tracer::isTracing() ? torch::jit::tracer::getSizeOf(x, 0)
+                                                       : torch::scalar_tensor(x.size(0), torch::kLong);
+    return x.flatten(1) * batch.to(torch::kFloat);
+  };
+  ExportOptions options;
+  options.input_shape = {2, 3, 3};
+  options.dynamic_batch = true;
+  const auto path = (scratch_dir() / "get_size_of.onnx").string();
+  const auto report = onnx_export::export_to_onnx(*module, forward, path, options);
+  EXPECT_EQ(report.aten_ops.count("aten::size"), 1u) << ::testing::PrintToString(report.aten_ops);
+  expect_onnxruntime_matches(path, *module, forward, torch::randn({3, 2, 3, 3}));
 }
 
 TEST(OnnxExport, ConversionErrorNamesOperatorAndReason) {

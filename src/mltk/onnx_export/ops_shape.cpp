@@ -1,6 +1,8 @@
 // Shape and layout operators: reshaping, transposition, slicing, concatenation, size queries.
 #include "mltk/onnx_export/converters.h"
 
+#include "mltk/onnx_export/tensor_proto.h"
+
 #include <algorithm>
 #include <limits>
 #include <numeric>
@@ -170,6 +172,14 @@ std::vector<std::string> convert_unbind(ConversionContext& ctx) {
   return parts;
 }
 
+// aten::to / type_as (every overload: dtype, device, other tensor). The traced result type says
+// which dtype came out, whichever argument asked for it; a device change means nothing in ONNX.
+std::string convert_to(ConversionContext& ctx) {
+  const auto result = ctx.node().output()->type()->expect<c10::TensorType>()->scalarType();
+  if (!result || *result == ctx.scalar_type(0)) return ctx.op("Identity", {ctx.input(0)});
+  return ctx.op("Cast", {ctx.input(0)}, {{"to", int64_t{onnx_data_type(*result)}}});
+}
+
 }  // namespace
 
 void register_split_ops(ListConverterRegistry& registry) {
@@ -194,6 +204,8 @@ void register_shape_ops(ConverterRegistry& registry) {
   registry["aten::size"] = convert_size;
   registry["aten::unsqueeze"] = convert_unsqueeze;
   registry["aten::squeeze"] = convert_squeeze;
+  registry["aten::to"] = convert_to;
+  registry["aten::type_as"] = convert_to;
   registry["aten::contiguous"] = convert_identity;
   registry["aten::clone"] = convert_identity;
   registry["aten::detach"] = convert_identity;
