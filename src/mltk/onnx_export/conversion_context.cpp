@@ -71,7 +71,7 @@ const c10::IValue& ConversionContext::static_value(const torch::jit::Value* valu
 
 const std::vector<const torch::jit::Value*>& ConversionContext::sequence(const torch::jit::Value* value) const {
   auto it = sequences_.find(value);
-  if (it == sequences_.end()) throw std::invalid_argument("value %" + value->debugName() + " is not a list of tensors");
+  if (it == sequences_.end()) throw std::invalid_argument("value %" + value->debugName() + " is not a list of values");
   return it->second;
 }
 
@@ -87,10 +87,6 @@ std::string ConversionContext::tensor(const torch::jit::Value* value) {
       name = scalar(static_cast<double>(stored.toInt()), at::kLong);
     else if (stored.isDouble())
       name = scalar(stored.toDouble(), at::kFloat);
-    else if (stored.isBool())
-      name = constant(torch::scalar_tensor(stored.toBool(), at::kBool));
-    else if (stored.isIntList())
-      name = int64s(stored.toIntVector());
     else
       throw std::invalid_argument("constant of type " + stored.type()->str() + " cannot be used as a tensor");
     tensors_[value] = name;
@@ -115,12 +111,8 @@ std::string ConversionContext::input_like(size_t index, size_t like) {
 
 std::vector<std::string> ConversionContext::input_list(size_t index) {
   const auto* value = node_->input(index);
-  std::vector<std::string> names;
-  if (auto it = statics_.find(value); it != statics_.end() && it->second.isTensorList()) {
-    for (const auto& item : it->second.toTensorVector()) names.push_back(constant(item));
-    return names;
-  }
   if (auto it = tensor_lists_.find(value); it != tensor_lists_.end()) return it->second;
+  std::vector<std::string> names;
   for (const auto* element : sequence(value)) names.push_back(tensor(element));
   return names;
 }
