@@ -45,10 +45,15 @@ std::string convert_linear(ConversionContext& ctx) {
   return ctx.is_none(2) ? y : ctx.op("Add", {y, ctx.input(2)});
 }
 
-// aten::addmm(self, mat1, mat2, beta, alpha) = beta * self + alpha * mat1 @ mat2
+// aten::addmm(self, mat1, mat2, beta, alpha) = beta * self + alpha * mat1 @ mat2. LibTorch traces
+// Linear on a matrix as addmm(bias, x, t(weight)): Gemm's transB reads the weight initializer as
+// stored, and the Transpose emitted for aten::t is left dead for the clean-up to remove.
 std::string convert_addmm(ConversionContext& ctx) {
-  return ctx.op("Gemm", {ctx.input(1), ctx.input(2), ctx.input(0)},
-                {{"beta", ctx.double_arg(3)}, {"alpha", ctx.double_arg(4)}});
+  const auto* mat2 = ctx.node().input(2);
+  const bool transposed = mat2->node()->kind() == c10::aten::t && mat2->type()->expectRef<c10::TensorType>().dim() == 2;
+  const auto b = transposed ? ctx.tensor(mat2->node()->input()) : ctx.input(2);
+  return ctx.op("Gemm", {ctx.input(1), b, ctx.input(0)},
+                {{"beta", ctx.double_arg(3)}, {"alpha", ctx.double_arg(4)}, {"transB", int64_t{transposed}}});
 }
 
 // aten::t(self): transpose of a matrix; vectors are returned unchanged.
