@@ -2,12 +2,15 @@
 // Runtime (through Node.js) for the numbers, LibTorch's own module for names and expected outputs.
 #include "mltk/models/layers.h"
 #include "mltk/models/zoo.h"
+#include "mltk/onnx_export/convert_graph.h"
 #include "mltk/onnx_export/exporter.h"
+#include "mltk/onnx_export/graph_passes.h"
 #include "mltk/onnx_export/model_writer.h"
 #include "ort_runner.h"
 
 #include <onnx/onnx_pb.h>
 #include <torch/csrc/jit/frontend/tracer.h>
+#include <torch/csrc/jit/ir/irparser.h>
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
@@ -393,6 +396,52 @@ TEST_F(TracedIdioms, SizeRecordedWithGetSizeOf) {
   const auto report = onnx_export::export_to_onnx(*module, forward, path, options);
   EXPECT_EQ(report.aten_ops.count("aten::size"), 1u) << ::testing::PrintToString(report.aten_ops);
   expect_onnxruntime_matches(path, *module, forward, torch::randn({3, 2, 3, 3}));
+}
+
+// LibTorch's C++ tracer records Linear and Conv2d decomposed (t + addmm or matmul, _convolution);
+// graphs traced from Python keep aten::linear and aten::conv2d. Their converters are checked on a
+// parsed graph run through the same conversion, passes and validation as an export.
+TEST_F(TracedIdioms, OperatorsOfPythonTraces) {
+  onnx_export::TracedModule traced;
+  traced.graph = std::make_shared<torch::jit::Graph>();
+  torch::jit::parseIR(R"IR(
+graph(%input : Float(2, 3, 6, 6), %conv_w : Float(4, 3, 3, 3), %conv_b : Float(4), %fc_w : Float(5, 4),
+      %fc_b : Float(5), %head_w : Float(3, 180)):
+  %stride : int[] = prim::Constant[value=[1, 1]]()
+  %padding : int[] = prim::Constant[value=[1, 1]]()
+  %groups : int = prim::Constant[value=1]()
+  %none : NoneType = prim::Constant()
+  %y : Float(2, 4, 6, 6) = aten::conv2d(%input, %conv_w, %conv_b, %stride, %padding, %stride, %groups)
+  %perm : int[] = prim::Constant[value=[0, 2, 3, 1]]()
+  %nhwc : Float(2, 6, 6, 4) = aten::permute(%y, %perm)
+  %z : Float(2, 6, 6, 5) = aten::linear(%nhwc, %fc_w, %fc_b)
+  %start : int = prim::Constant[value=1]()
+  %end : int = prim::Constant[value=-1]()
+  %flat : Float(2, 180) = aten::flatten(%z, %start, %end)
+  %out : Float(2, 3) = aten::linear(%flat, %head_w, %none)
+  return (%out)
+)IR",
+                      traced.graph.get());
+  traced.parameters = {{"conv.weight", torch::randn({4, 3, 3, 3})}, {"conv.bias", torch::randn({4})},
+                       {"fc.weight", torch::randn({5, 4})},         {"fc.bias", torch::randn({5})},
+                       {"head.weight", torch::randn({3, 180}) * 0.1}};
+  const auto& p = traced.parameters;
+  const auto input = torch::randn({2, 3, 6, 6});
+  auto expected = torch::conv2d(input, p[0].second, p[1].second, 1, 1).permute({0, 2, 3, 1});
+  expected = torch::linear(torch::linear(expected, p[2].second, p[3].second).flatten(1), p[4].second);
+
+  auto graph = onnx_export::convert_graph(traced, 14);
+  onnx_export::declare_graph_io(graph, {2, 3, 6, 6}, {2, 3}, false);
+  onnx_export::remove_identities(graph);
+  onnx_export::remove_dead_nodes(graph);
+  auto model = onnx_export::build_model(graph, 14, {});
+  onnx_export::validate_model(model);
+  const auto path = (scratch_dir() / "python_trace_ops.onnx").string();
+  onnx_export::write_model_atomically(model, path);
+
+  const auto actual = test_support::run_with_onnxruntime(path, input);
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  EXPECT_LE((actual - expected).abs().max().item<double>(), 1e-4);
 }
 
 TEST(OnnxExport, ConversionErrorNamesOperatorAndReason) {
