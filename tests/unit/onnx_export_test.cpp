@@ -98,6 +98,28 @@ struct ShapeOpsImpl : torch::nn::Module {
 };
 TORCH_MODULE(ShapeOps);
 
+// The converters neither coverage module above reaches.
+struct MiscOpsImpl : torch::nn::Module {
+  MiscOpsImpl() {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 3, 3).padding(torch::kSame)));
+    dropout = register_module("dropout", torch::nn::Dropout2d(0.5));
+  }
+
+  torch::Tensor forward(torch::Tensor x) {
+    auto y = dropout(conv(x)).transpose(2, 3).contiguous().clone().detach();    // [N, 3, 8, 8]
+    y = F::gelu(y, F::GELUFuncOptions().approximate("tanh")) + y.mean() - y.sum() / 1000.0;
+    auto rows = y.flatten(2);                                                    // [N, 3, 64]
+    auto gram = torch::bmm(rows, rows.transpose(1, 2));                          // [N, 3, 3]
+    gram = (gram * gram + 1).sqrt();
+    auto parts = gram.split({2, 1}, 1);                                          // [N, 2, 3], [N, 1, 3]
+    return parts[0].sum({1}) + parts[1].unsqueeze(3).squeeze().reshape({-1, 3});  // [N, 3]
+  }
+
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::Dropout2d dropout{nullptr};
+};
+TORCH_MODULE(MiscOps);
+
 // The shared torchvision blocks of layers.h the zoo architectures are built from (MobileNetV3's
 // hardswish conv and squeeze-excitation, ConvNeXt's LayerNorm2d/permute/layer scale/stochastic
 // depth), followed by ViT-style hand-written attention with a class token, written batch-agnostic.
@@ -208,6 +230,10 @@ struct ModelUnderTest {
 };
 
 ModelUnderTest make_model(const std::string& name) {
+  if (name == "misc_ops") {
+    MiscOps model;
+    return {model.ptr(), [model](const torch::Tensor& x) mutable { return model->forward(x); }};
+  }
   if (name == "zoo_blocks") {
     ZooBlocks model;
     randomize_batch_norms(*model);
@@ -235,6 +261,11 @@ std::vector<std::string> shape_ops_aten_kinds() {
           "aten::t", "aten::unbind", "aten::split", "aten::pow", "aten::relu6", "aten::sub"};
 }
 
+std::vector<std::string> misc_ops_aten_kinds() {
+  return {"aten::_convolution_mode", "aten::feature_dropout", "aten::contiguous", "aten::clone", "aten::detach", "aten::gelu", "aten::mean", "aten::sum",
+          "aten::bmm", "aten::sqrt", "aten::squeeze", "aten::reshape"};
+}
+
 TEST_P(ExportMatchesOnnxRuntime, StaticAndDynamicBatch) {
   const auto& param = GetParam();
   auto model = make_model(param.model);
@@ -252,7 +283,10 @@ TEST_P(ExportMatchesOnnxRuntime, StaticAndDynamicBatch) {
   EXPECT_EQ(report.onnx_ops.count("Identity"), 0u);
   if (param.model == "tiny_net" || param.model == "simple_cnn")  // Linear on matrices: Gemm with transB
     EXPECT_EQ(report.onnx_ops.count("Transpose"), 0u) << ::testing::PrintToString(report.onnx_ops);
-  for (const auto& kind : param.model == "shape_ops" ? shape_ops_aten_kinds() : std::vector<std::string>{})
+  const auto expected_kinds = param.model == "shape_ops" ? shape_ops_aten_kinds()
+                              : param.model == "misc_ops" ? misc_ops_aten_kinds()
+                                                          : std::vector<std::string>{};
+  for (const auto& kind : expected_kinds)
     EXPECT_EQ(report.aten_ops.count(kind), 1u) << kind << " was not traced; the test does not cover it. Traced: "
                                                << ::testing::PrintToString(report.aten_ops);
   expect_onnxruntime_matches(path, *model.module, model.forward, torch::randn({2, input_shape[0], input_shape[1], input_shape[2]}));
@@ -273,7 +307,7 @@ std::vector<ExportCase> export_cases() {
   for (const auto* model : {"tiny_net", "simple_cnn", "zoo_blocks"})
     for (const int opset : {11, 14, 17}) cases.push_back({model, opset});
   // The two operator-coverage modules at every supported opset.
-  for (const auto* model : {"mixed_ops", "shape_ops"})
+  for (const auto* model : {"mixed_ops", "shape_ops", "misc_ops"})
     for (int opset = 11; opset <= 17; ++opset) cases.push_back({model, opset});
   return cases;
 }

@@ -37,7 +37,7 @@ std::string convolution(ConversionContext& ctx, const ConvolutionArgs& args) {
       {"strides", per_spatial_dim(ctx.ints_arg(args.stride), spatial)},
       {"dilations", per_spatial_dim(ctx.ints_arg(args.dilation), spatial)},
       {"group", ctx.int_arg(args.groups)}};
-  // conv2d(..., padding="same"/"valid") is an overload taking a string.
+  // Padding "same"/"valid" is a string. torch pads "same" with the odd pixel at the end, as SAME_UPPER.
   if (ctx.static_value(ctx.node().input(args.padding)).isString()) {
     const auto mode = ctx.string_arg(args.padding);
     attributes.emplace_back("auto_pad", mode == "same" ? "SAME_UPPER" : "VALID");
@@ -51,7 +51,8 @@ std::string convolution(ConversionContext& ctx, const ConvolutionArgs& args) {
   return ctx.op("Conv", inputs, attributes);
 }
 
-// aten::conv1d/conv2d/conv3d(input, weight, bias, stride, padding, dilation, groups)
+// aten::conv1d/conv2d/conv3d(input, weight, bias, stride, padding, dilation, groups), and
+// aten::_convolution_mode, as which LibTorch traces convolutions with padding "same"/"valid".
 std::string convert_conv(ConversionContext& ctx) { return convolution(ctx, {3, 4, 5, 6, std::nullopt, std::nullopt}); }
 
 // aten::_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, ...)
@@ -112,6 +113,7 @@ void register_convolution_ops(ConverterRegistry& registry) {
   registry["aten::conv2d"] = convert_conv;
   registry["aten::conv3d"] = convert_conv;
   registry["aten::_convolution"] = convert_underscore_convolution;
+  registry["aten::_convolution_mode"] = convert_conv;
   registry["aten::max_pool2d"] = convert_max_pool2d;
   registry["aten::avg_pool2d"] = convert_avg_pool2d;
   registry["aten::adaptive_avg_pool2d"] = convert_adaptive_avg_pool2d;
