@@ -1,0 +1,99 @@
+#include "mltk/onnx_export/exporter.h"
+
+#include "mltk/onnx_export/convert_graph.h"
+#include "mltk/onnx_export/graph_passes.h"
+#include "mltk/onnx_export/model_writer.h"
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace mltk::onnx_export {
+namespace {
+
+void require_valid(const ExportOptions& options) {
+  if (options.input_shape.size() != 3)
+    throw std::invalid_argument("input_shape must be {channels, height, width}, got " +
+                                std::to_string(options.input_shape.size()) + " values");
+  if (options.batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
+  if (options.opset < kMinOpset || options.opset > kMaxOpset)
+    throw std::invalid_argument("--opset_version " + std::to_string(options.opset) + " is not supported; use " +
+                                std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset));
+}
+
+torch::Tensor example_input(torch::nn::Module& module, const ExportOptions& options, int64_t batch_size) {
+  std::vector<int64_t> shape{batch_size};
+  shape.insert(shape.end(), options.input_shape.begin(), options.input_shape.end());
+  auto tensor_options = torch::TensorOptions().dtype(torch::kFloat);
+  const auto parameters = module.parameters();
+  if (!parameters.empty()) tensor_options = tensor_options.device(parameters.front().device());
+  return torch::randn(shape, tensor_options);
+}
+
+// Converters read traced sizes (squeeze without dims, adaptive pooling, flatten's trailing dims):
+// the ONNX graphs converted from traces at two batch sizes must be identical as well.
+void require_same_onnx_nodes(const onnx::GraphProto& first, int64_t first_batch, const onnx::GraphProto& second,
+                             int64_t second_batch) {
+  for (int i = 0; i < std::min(first.node_size(), second.node_size()); ++i) {
+    if (first.node(i).SerializeAsString() == second.node(i).SerializeAsString()) continue;
+    throw std::runtime_error("dynamic batch export impossible: ONNX node '" + first.node(i).name() + "' (" +
+                             first.node(i).op_type() + ") differs between batch " + std::to_string(first_batch) +
+                             " and batch " + std::to_string(second_batch) +
+                             "; its conversion depends on the traced batch size");
+  }
+  if (first.node_size() != second.node_size())
+    throw std::runtime_error("dynamic batch export impossible: the ONNX graph has a different number of nodes at batch " +
+                             std::to_string(first_batch) + " and at batch " + std::to_string(second_batch));
+}
+
+std::map<std::string, int64_t> count_op_types(const onnx::GraphProto& graph) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& node : graph.node()) ++counts[node.op_type()];
+  return counts;
+}
+
+}  // namespace
+
+ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward, const std::string& output_path,
+                            const ExportOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  require_valid(options);
+
+  const auto example = example_input(module, options, options.batch_size);
+  const auto traced = trace_module(module, forward, example);
+  auto graph = convert_graph(traced, options.opset);
+  if (options.dynamic_batch) {
+    const auto other_batch = options.batch_size + 1;
+    const auto other = trace_module(module, forward, example_input(module, options, other_batch));
+    require_batch_independent(*traced.graph, options.batch_size, *other.graph, other_batch);
+    require_same_onnx_nodes(graph, options.batch_size, convert_graph(other, options.opset), other_batch);
+  }
+  declare_graph_io(graph, example.sizes().vec(), traced.output.sizes().vec(), options.dynamic_batch);
+  remove_identities(graph);
+  const int folded = fold_batch_norm_into_conv(graph);
+  remove_dead_nodes(graph);
+
+  auto model = build_model(std::move(graph), options.opset, options.metadata);
+  validate_model(model);
+  write_model_atomically(model, output_path);
+
+  ExportReport report;
+  report.path = output_path;
+  report.node_count = model.graph().node_size();
+  report.initializer_count = model.graph().initializer_size();
+  report.folded_batch_norms = folded;
+  report.aten_ops = count_node_kinds(*traced.graph);
+  report.onnx_ops = count_op_types(model.graph());
+  report.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+ExportReport export_to_onnx(models::ClassifierImpl& model, const std::string& output_path,
+                            const ExportOptions& options) {
+  return export_to_onnx(
+      model, [&model](const torch::Tensor& input) { return model.forward(input); }, output_path, options);
+}
+
+}  // namespace mltk::onnx_export

@@ -1,0 +1,45 @@
+#pragma once
+// Public entry point: export any torch::nn::Module with a Tensor -> Tensor forward to an ONNX file
+// by tracing one forward pass and converting the recorded aten graph.
+#include "mltk/models/classifier.h"
+#include "mltk/onnx_export/trace.h"
+
+#include <torch/nn/module.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mltk::onnx_export {
+
+struct ExportOptions {
+  int opset = 14;  // 11..17
+  int64_t batch_size = 1;
+  // Dimension 0 of input and output becomes "batch_size". The export fails if the traced graph
+  // depends on the batch size (checked by tracing a second time at another batch size).
+  bool dynamic_batch = false;
+  std::vector<int64_t> input_shape{3, 224, 224};  // C, H, W
+  // Stored as the model's metadata_props (class names, input size, mean/std, architecture, ...).
+  std::map<std::string, std::string> metadata;
+};
+
+struct ExportReport {
+  std::string path;
+  int64_t node_count = 0;
+  int64_t initializer_count = 0;
+  int64_t folded_batch_norms = 0;
+  std::map<std::string, int64_t> aten_ops;  // operators of the traced graph, e.g. "aten::conv2d"
+  std::map<std::string, int64_t> onnx_ops;  // operators of the written graph, e.g. "Conv"
+  double elapsed_ms = 0;
+};
+
+// Traces `forward` (which must run `module`) on a random input of shape
+// [batch_size, input_shape...] in eval mode, converts, optimises, validates and writes the model.
+// Initializers carry the module's parameter and buffer names.
+ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward, const std::string& output_path,
+                            const ExportOptions& options);
+
+ExportReport export_to_onnx(models::ClassifierImpl& model, const std::string& output_path,
+                            const ExportOptions& options);
+
+}  // namespace mltk::onnx_export

@@ -1,0 +1,122 @@
+// Convolutions and pooling.
+#include "mltk/onnx_export/converters.h"
+
+#include <stdexcept>
+
+namespace mltk::onnx_export {
+namespace {
+
+// aten lists one padding per spatial dimension; ONNX wants begin and end paddings.
+std::vector<int64_t> symmetric_pads(const std::vector<int64_t>& padding) {
+  auto pads = padding;
+  pads.insert(pads.end(), padding.begin(), padding.end());
+  return pads;
+}
+
+// aten accepts a single value for all spatial dimensions.
+std::vector<int64_t> per_spatial_dim(std::vector<int64_t> values, size_t spatial_dims) {
+  if (values.size() == 1 && spatial_dims > 1) values.assign(spatial_dims, values.front());
+  return values;
+}
+
+// Argument positions, which differ between the aten convolution operators. aten::_convolution has
+// output_padding and a flag choosing between a direct and a transposed convolution.
+struct ConvolutionArgs {
+  size_t stride, padding, dilation, groups;
+  std::optional<size_t> output_padding, transposed_flag;
+};
+
+std::string convolution(ConversionContext& ctx, const ConvolutionArgs& args) {
+  const auto weight_sizes = ctx.sizes(1);
+  const size_t spatial = weight_sizes.size() - 2;
+  std::vector<std::string> inputs{ctx.input(0), ctx.input(1)};
+  if (!ctx.is_none(2)) inputs.push_back(ctx.input(2));
+
+  std::vector<Attribute> attributes{
+      {"kernel_shape", std::vector<int64_t>(weight_sizes.begin() + 2, weight_sizes.end())},
+      {"strides", per_spatial_dim(ctx.ints_arg(args.stride), spatial)},
+      {"dilations", per_spatial_dim(ctx.ints_arg(args.dilation), spatial)},
+      {"group", ctx.int_arg(args.groups)}};
+  // Padding "same"/"valid" is a string. torch pads "same" with the odd pixel at the end, as SAME_UPPER.
+  if (ctx.static_value(ctx.node().input(args.padding)).isString()) {
+    const auto mode = ctx.string_arg(args.padding);
+    attributes.emplace_back("auto_pad", mode == "same" ? "SAME_UPPER" : "VALID");
+  } else {
+    attributes.emplace_back("pads", symmetric_pads(per_spatial_dim(ctx.ints_arg(args.padding), spatial)));
+  }
+  if (args.transposed_flag && ctx.bool_arg(*args.transposed_flag)) {
+    attributes.emplace_back("output_padding", per_spatial_dim(ctx.ints_arg(*args.output_padding), spatial));
+    return ctx.op("ConvTranspose", inputs, attributes);
+  }
+  return ctx.op("Conv", inputs, attributes);
+}
+
+// aten::conv1d/conv2d/conv3d(input, weight, bias, stride, padding, dilation, groups), and
+// aten::_convolution_mode, as which LibTorch traces convolutions with padding "same"/"valid".
+std::string convert_conv(ConversionContext& ctx) { return convolution(ctx, {3, 4, 5, 6, std::nullopt, std::nullopt}); }
+
+// aten::_convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups, ...)
+// LibTorch's ConvTranspose modules are traced as this operator with transposed = true.
+std::string convert_underscore_convolution(ConversionContext& ctx) { return convolution(ctx, {3, 4, 5, 8, 7, 6}); }
+
+// aten::max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
+std::string convert_max_pool2d(ConversionContext& ctx) {
+  const auto kernel = per_spatial_dim(ctx.ints_arg(1), 2);
+  auto stride = ctx.ints_arg(2);
+  // An empty stride means "same as the kernel".
+  stride = stride.empty() ? kernel : per_spatial_dim(stride, 2);
+  return ctx.op("MaxPool", {ctx.input(0)},
+                {{"kernel_shape", kernel},
+                 {"strides", stride},
+                 {"pads", symmetric_pads(per_spatial_dim(ctx.ints_arg(3), 2))},
+                 {"dilations", per_spatial_dim(ctx.ints_arg(4), 2)},
+                 {"ceil_mode", int64_t{ctx.bool_arg(5)}}});
+}
+
+// aten::avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+std::string convert_avg_pool2d(ConversionContext& ctx) {
+  if (!ctx.is_none(6)) throw std::invalid_argument("aten::avg_pool2d: divisor_override has no ONNX equivalent");
+  const auto kernel = per_spatial_dim(ctx.ints_arg(1), 2);
+  auto stride = ctx.ints_arg(2);
+  stride = stride.empty() ? kernel : per_spatial_dim(stride, 2);
+  return ctx.op("AveragePool", {ctx.input(0)},
+                {{"kernel_shape", kernel},
+                 {"strides", stride},
+                 {"pads", symmetric_pads(per_spatial_dim(ctx.ints_arg(3), 2))},
+                 {"ceil_mode", int64_t{ctx.bool_arg(4)}},
+                 {"count_include_pad", int64_t{ctx.bool_arg(5)}}});
+}
+
+// aten::adaptive_avg_pool2d(input, output_size). ONNX has no adaptive pooling: a 1x1 output is a
+// global average; otherwise the input side must be a multiple of the output side, where adaptive
+// pooling degenerates to a fixed-window average pool.
+std::string convert_adaptive_avg_pool2d(ConversionContext& ctx) {
+  const auto output_size = per_spatial_dim(ctx.ints_arg(1), 2);
+  if (output_size == std::vector<int64_t>{1, 1}) return ctx.op("GlobalAveragePool", {ctx.input(0)});
+  const auto input_sizes = ctx.sizes(0);
+  std::vector<int64_t> kernel;
+  for (size_t i = 0; i < 2; ++i) {
+    const auto in = input_sizes[input_sizes.size() - 2 + i];
+    if (in % output_size[i] != 0)
+      throw std::invalid_argument("aten::adaptive_avg_pool2d: input side " + std::to_string(in) +
+                                  " is not a multiple of output side " + std::to_string(output_size[i]) +
+                                  "; ONNX can only express evenly divided adaptive pooling");
+    kernel.push_back(in / output_size[i]);
+  }
+  return ctx.op("AveragePool", {ctx.input(0)}, {{"kernel_shape", kernel}, {"strides", kernel}});
+}
+
+}  // namespace
+
+void register_convolution_ops(ConverterRegistry& registry) {
+  registry["aten::conv1d"] = convert_conv;
+  registry["aten::conv2d"] = convert_conv;
+  registry["aten::conv3d"] = convert_conv;
+  registry["aten::_convolution"] = convert_underscore_convolution;
+  registry["aten::_convolution_mode"] = convert_conv;
+  registry["aten::max_pool2d"] = convert_max_pool2d;
+  registry["aten::avg_pool2d"] = convert_avg_pool2d;
+  registry["aten::adaptive_avg_pool2d"] = convert_adaptive_avg_pool2d;
+}
+
+}  // namespace mltk::onnx_export
