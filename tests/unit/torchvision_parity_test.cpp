@@ -30,7 +30,11 @@ TEST_P(TorchvisionParity, LoadsPythonStateDictStrictlyAndMatchesOutput) {
   const torch::Tensor output = model->forward(saved.at("input").toTensor());
   const torch::Tensor expected = saved.at("output").toTensor();
   ASSERT_EQ(output.sizes(), expected.sizes());
-  EXPECT_LE((output - expected).abs().max().item<double>(), 1e-4) << architecture;
+  // 1e-4 absolute, scaled up for outputs beyond 1 in magnitude: deep randomly initialised networks
+  // (resnet152 reaches ~1e8) produce values whose float32 spacing alone exceeds 1e-4.
+  const double scale = std::max(1.0, expected.abs().max().item<double>());
+  EXPECT_LE((output - expected).abs().max().item<double>(), 1e-4 * scale)
+      << architecture << " (largest output magnitude " << scale << ")";
 }
 
 INSTANTIATE_TEST_SUITE_P(AllArchitectures, TorchvisionParity,
