@@ -15,6 +15,12 @@ namespace {
 
 bool succeeded(const std::optional<validate::Status>& status) { return status != validate::Status::Fail; }
 
+// Errors of checkpoint readers usually start with the path; the others get it prepended, so each
+// failure line of a batch says which checkpoint it belongs to.
+std::string naming(const std::string& path, const std::string& message) {
+  return message.rfind(path, 0) == 0 ? message : path + ": " + message;
+}
+
 // glob(3) returns its matches sorted, so the export order is stable.
 std::vector<std::string> expand_pattern(const std::string& pattern) {
   glob_t matches{};
@@ -52,7 +58,7 @@ int run_batch(const ExportFlags& flags) {
       ++done;
       log::success("✓ {} {}", flags.validate_only ? "Validated" : "Exported to", job.onnx_path);
     } catch (const std::exception& e) {
-      log::error("✗ {}", message_of(e));
+      log::error("✗ {}", naming(paths[i], message_of(e)));
     }
   }
   const char* what = flags.validate_only ? "validated" : "exported";
