@@ -40,12 +40,12 @@ std::string save_model_checkpoint(const TempDir& dir, const std::string& name, c
   return path;
 }
 
-struct Run {
+struct CliRun {
   int exit_code = 0;
   std::string log;  // stdout followed by stderr, where the log lines go
 };
 
-Run ml_export(const std::vector<std::string>& args) {
+CliRun ml_export(const std::vector<std::string>& args) {
   std::vector<std::string> argv{kBinary};
   argv.insert(argv.end(), args.begin(), args.end());
   const auto result = run_process(argv);
@@ -96,7 +96,7 @@ TEST(MlExportCli, ExportsValidatesAndLogsEachStep) {
   TempDir dir;
   const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "simple_cnn");
   const std::string onnx = dir.file("best.onnx");
-  const Run run = ml_export({"--checkpoint_path", checkpoint});
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint});
 
   ASSERT_EQ(run.exit_code, 0) << run.log;
   EXPECT_TRUE(has_line(run.log, "INFO", "Loading checkpoint from " + checkpoint)) << run.log;
@@ -147,7 +147,7 @@ TEST(MlExportCli, ValidateOnlyPassesThenFailsOnAlteredWeight) {
   ASSERT_EQ(ml_export({"--checkpoint_path", checkpoint, "--no-validate"}).exit_code, 0);
   EXPECT_FALSE(fs::exists(dir.file("best.validation.json")));
 
-  const Run intact = ml_export({"--checkpoint_path", checkpoint, "--validate_only"});
+  const CliRun intact = ml_export({"--checkpoint_path", checkpoint, "--validate_only"});
   EXPECT_EQ(intact.exit_code, 0) << intact.log;
   EXPECT_FALSE(has_line(intact.log, "INFO", "Exporting to ONNX format...")) << intact.log;
   EXPECT_TRUE(has_line(intact.log, "SUCCESS", "✓ PASS")) << intact.log;
@@ -155,7 +155,7 @@ TEST(MlExportCli, ValidateOnlyPassesThenFailsOnAlteredWeight) {
   const std::string moved = dir.file("moved.onnx");
   fs::rename(dir.file("best.onnx"), moved);
   testkit::alter_initializer(moved, "fc.bias", 1.0F);
-  const Run altered = ml_export({"--checkpoint_path", checkpoint, "--onnx_path", moved, "--validate_only"});
+  const CliRun altered = ml_export({"--checkpoint_path", checkpoint, "--onnx_path", moved, "--validate_only"});
   EXPECT_EQ(altered.exit_code, 1) << altered.log;
   EXPECT_TRUE(has_line(altered.log, "ERROR", "✗ FAIL - ONNX export validation failed")) << altered.log;
   EXPECT_TRUE(has_line(altered.log, "ERROR", "  max_abs_diff")) << altered.log;
@@ -166,7 +166,7 @@ TEST(MlExportCli, PatternExportContinuesPastACorruptCheckpoint) {
   TempDir dir;
   for (const char* name : {"a.pt", "b.pt", "c.pt"}) save_model_checkpoint(dir, name, "tiny_net");
   fs::resize_file(dir.file("b.pt"), fs::file_size(dir.file("b.pt")) / 2);
-  const Run run = ml_export({"--pattern", dir.file("*.pt")});
+  const CliRun run = ml_export({"--pattern", dir.file("*.pt")});
 
   EXPECT_EQ(run.exit_code, 1) << run.log;
   EXPECT_TRUE(has_line(run.log, "INFO", "Found 3 checkpoints matching pattern")) << run.log;
@@ -182,7 +182,7 @@ TEST(MlExportCli, PatternExportContinuesPastACorruptCheckpoint) {
 
 TEST(MlExportCli, PatternMatchingNothingIsAnError) {
   TempDir dir;
-  const Run run = ml_export({"--pattern", dir.file("*.pt")});
+  const CliRun run = ml_export({"--pattern", dir.file("*.pt")});
   EXPECT_EQ(run.exit_code, 1) << run.log;
   EXPECT_TRUE(has_line(run.log, "ERROR", "No checkpoints match --pattern \"" + dir.file("*.pt") + "\"")) << run.log;
 }
@@ -190,12 +190,12 @@ TEST(MlExportCli, PatternMatchingNothingIsAnError) {
 TEST(MlExportCli, MissingOrNonFolderOutputFolderIsNamed) {
   TempDir dir;
   const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
-  const Run missing = ml_export({"--checkpoint_path", checkpoint, "--output_path", dir.file("nowhere/model.onnx")});
+  const CliRun missing = ml_export({"--checkpoint_path", checkpoint, "--output_path", dir.file("nowhere/model.onnx")});
   EXPECT_EQ(missing.exit_code, 1) << missing.log;
   EXPECT_TRUE(has_line(missing.log, "ERROR", "Output folder '" + dir.file("nowhere") + "' does not exist")) << missing.log;
   EXPECT_FALSE(fs::exists(dir.file("nowhere")));
 
-  const Run not_folder = ml_export({"--checkpoint_path", checkpoint, "--output_path", checkpoint + "/model.onnx"});
+  const CliRun not_folder = ml_export({"--checkpoint_path", checkpoint, "--output_path", checkpoint + "/model.onnx"});
   EXPECT_EQ(not_folder.exit_code, 1) << not_folder.log;
   EXPECT_TRUE(has_line(not_folder.log, "ERROR", "Output folder '" + checkpoint + "' is not a folder")) << not_folder.log;
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // only best.pt
@@ -203,7 +203,7 @@ TEST(MlExportCli, MissingOrNonFolderOutputFolderIsNamed) {
 
 TEST(MlExportCli, MissingCheckpointIsNamed) {
   TempDir dir;
-  const Run run = ml_export({"--checkpoint_path", dir.file("absent.pt")});
+  const CliRun run = ml_export({"--checkpoint_path", dir.file("absent.pt")});
   EXPECT_EQ(run.exit_code, 1) << run.log;
   EXPECT_TRUE(has_line_mentioning(run.log, "ERROR", dir.file("absent.pt"))) << run.log;
 }
@@ -224,7 +224,7 @@ TEST(MlExportCli, UsageErrorsExitWithTwo) {
 TEST(MlExportCli, DynamicAxesValidatesAtTwoBatchSizes) {
   TempDir dir;
   const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
-  const Run run = ml_export({"--checkpoint_path", checkpoint, "--dynamic_axes", "--batch_size", "2", "--verbose"});
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--dynamic_axes", "--batch_size", "2", "--verbose"});
   ASSERT_EQ(run.exit_code, 0) << run.log;
   EXPECT_TRUE(has_line(run.log, "INFO", "Runtime: reference, batch sizes 2, 3")) << run.log;
   EXPECT_TRUE(has_line(run.log, "DEBUG", "Traced aten operators:")) << run.log;
@@ -243,7 +243,7 @@ TEST(MlExportCli, ValidatesWithOnnxRuntime) {
   REQUIRE_ONNXRUNTIME();
   TempDir dir;
   const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
-  const Run run = ml_export({"--checkpoint_path", checkpoint, "--runtime", "onnxruntime", "--opset_version", "17"});
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--runtime", "onnxruntime", "--opset_version", "17"});
   ASSERT_EQ(run.exit_code, 0) << run.log;
   EXPECT_TRUE(has_line(run.log, "INFO", "Runtime: onnxruntime ")) << run.log;
   EXPECT_TRUE(has_line(run.log, "SUCCESS", "✓ PASS")) << run.log;
