@@ -14,6 +14,12 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
       ->check(CLI::NonNegativeNumber);
 }
 
+std::string message_of(const std::exception& error) {
+  std::string message = error.what();
+  if (const auto cut = message.find("\nException raised from"); cut != std::string::npos) message.resize(cut);
+  return message;
+}
+
 int run(CLI::App& app, const CommonOptions& options, int argc, char** argv, const std::function<int()>& body) {
   try {
     app.parse(argc, argv);
@@ -27,10 +33,7 @@ int run(CLI::App& app, const CommonOptions& options, int argc, char** argv, cons
     configure_torch_runtime(options.threads > 0 ? std::optional<int>(options.threads) : std::nullopt);
     return body();
   } catch (const std::exception& e) {
-    std::string message = e.what();
-    // LibTorch errors carry a C++ backtrace after the first line; users need only the message.
-    if (const auto cut = message.find("\nException raised from"); cut != std::string::npos) message.resize(cut);
-    log::error("{}", message);
+    log::error("{}", message_of(e));
     return 1;
   }
 }

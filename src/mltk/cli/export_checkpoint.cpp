@@ -1,0 +1,155 @@
+#include "mltk/cli/export_checkpoint.h"
+
+#include "mltk/checkpoint/checkpoint.h"
+#include "mltk/cli/app.h"
+#include "mltk/common/logging.h"
+#include "mltk/models/zoo.h"
+#include "mltk/onnx_export/exporter.h"
+#include "mltk/validate/export_validator.h"
+
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace mltk::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A step of the job: INFO in single-checkpoint runs, DEBUG in batch runs.
+template <typename... Args>
+void step(bool detailed, fmt::format_string<Args...> format, Args&&... args) {
+  if (detailed) {
+    log::info(format, std::forward<Args>(args)...);
+  } else {
+    log::debug(format, std::forward<Args>(args)...);
+  }
+}
+
+// Checked before the (slow) export so that a typo in --output_path fails at once, by name.
+void require_writable_folder_for(const std::string& output_path) {
+  const fs::path folder = fs::path(output_path).parent_path().empty() ? fs::path(".") : fs::path(output_path).parent_path();
+  if (!fs::exists(folder))
+    throw std::runtime_error("Output folder '" + folder.string() + "' does not exist (output path " + output_path + ")");
+  if (!fs::is_directory(folder))
+    throw std::runtime_error("Output folder '" + folder.string() + "' is not a folder (output path " + output_path + ")");
+  if (access(folder.c_str(), W_OK) != 0)
+    throw std::runtime_error("Output folder '" + folder.string() + "' is not writable (output path " + output_path + ")");
+}
+
+models::Classifier load_model(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path,
+                              bool detailed) {
+  step(detailed, "Creating model: {} ({})", checkpoint.model.architecture, checkpoint.model.type);
+  auto model = models::create_model(
+      {checkpoint.model.architecture, checkpoint.model.num_classes, checkpoint.model.input_size, std::nullopt});
+  checkpoint::load_state_dict(*model, checkpoint.model_state_dict, checkpoint_path);
+  model->eval();
+  step(detailed, "Model loaded successfully");
+  return model;
+}
+
+void log_histogram(const char* title, const std::map<std::string, int64_t>& counts) {
+  log::debug("{}:", title);
+  for (const auto& [op, count] : counts) log::debug("  {:<32} {}", op, count);
+}
+
+void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& checkpoint, const CheckpointJob& job,
+                  const ExportSettings& settings) {
+  require_writable_folder_for(job.onnx_path);
+  step(job.detailed, "Exporting to ONNX format...");
+  onnx_export::ExportOptions options;
+  options.opset = settings.opset;
+  options.batch_size = settings.batch_size;
+  options.dynamic_batch = settings.dynamic_axes;
+  options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
+  options.metadata = onnx_metadata(checkpoint, settings.opset);
+  onnx_export::ExportReport report;
+  try {
+    report = onnx_export::export_to_onnx(model, job.onnx_path, options);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("ONNX export of " + job.checkpoint_path + " failed: " + message_of(e));
+  }
+  log::debug("Export took {:.0f} ms: {} ONNX nodes, {} initializers, {} batch norms folded into convolutions",
+             report.elapsed_ms, report.node_count, report.initializer_count, report.folded_batch_norms);
+  log_histogram("Traced aten operators", report.aten_ops);
+  log_histogram("ONNX operators", report.onnx_ops);
+  if (job.detailed) log::success("✓ Model exported to: {}", report.path);
+}
+
+void log_reasons(const validate::ExportValidation& validation, void (*emit)(const std::string&)) {
+  for (const auto& batch : validation.batches) {
+    if (batch.report.verdict.status == validate::Status::Pass) continue;
+    for (const auto& reason : batch.report.verdict.reasons)
+      emit(validation.batches.size() > 1 ? fmt::format("  batch size {}: {}", batch.batch_size, reason)
+                                         : "  " + reason);
+  }
+}
+
+void log_validation(const validate::ExportValidation& validation, bool detailed) {
+  std::vector<int64_t> batch_sizes;
+  for (const auto& batch : validation.batches) batch_sizes.push_back(batch.batch_size);
+  step(detailed, "Runtime: {}, batch size{} {}", validation.runtime, batch_sizes.size() > 1 ? "s" : "",
+       fmt::join(batch_sizes, ", "));
+  if (const auto metrics = validate::worst_metrics(validation)) {
+    step(detailed, "Validation metrics:");
+    step(detailed, "  Max difference: {:.2e}", metrics->max_abs_diff);
+    step(detailed, "  MSE: {:.2e}", metrics->mse);
+    step(detailed, "  Cosine similarity: {:.6f}", metrics->cosine_similarity);
+  }
+  switch (validation.status) {
+    case validate::Status::Pass:
+      log::success("✓ PASS - ONNX export validation successful");
+      break;
+    case validate::Status::Warn:
+      log::warning("⚠ WARN - ONNX export has minor differences");
+      log_reasons(validation, [](const std::string& line) { log::warning("{}", line); });
+      break;
+    case validate::Status::Fail:
+      log::error("✗ FAIL - ONNX export validation failed");
+      log_reasons(validation, [](const std::string& line) { log::error("{}", line); });
+      break;
+  }
+  step(detailed, "Validation report: {}", validation.report_path);
+}
+
+}  // namespace
+
+std::string default_onnx_path(const std::string& checkpoint_path) {
+  return fs::path(checkpoint_path).replace_extension(".onnx").string();
+}
+
+std::map<std::string, std::string> onnx_metadata(const checkpoint::Checkpoint& checkpoint, int opset) {
+  return {{"class_names", nlohmann::json(checkpoint.class_names).dump()},
+          {"mean", nlohmann::json(checkpoint.normalization.mean).dump()},
+          {"std", nlohmann::json(checkpoint.normalization.std).dump()},
+          {"input_size", std::to_string(checkpoint.model.input_size)},
+          {"num_classes", std::to_string(checkpoint.model.num_classes)},
+          {"architecture", checkpoint.model.architecture},
+          {"model_type", checkpoint.model.type},
+          {"producer", std::string("mltk ") + MLTK_VERSION},
+          {"opset", std::to_string(opset)}};
+}
+
+std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings) {
+  step(job.detailed, "Loading checkpoint from {}", job.checkpoint_path);
+  const auto checkpoint = checkpoint::load_checkpoint(job.checkpoint_path);
+  const auto model = load_model(checkpoint, job.checkpoint_path, job.detailed);
+
+  if (!job.validate_only) export_model(*model, checkpoint, job, settings);
+  if (!job.validate_only && !settings.validate) return std::nullopt;
+
+  step(job.detailed, "Validating ONNX export...");
+  validate::ExportValidationOptions options;
+  options.batch_size = settings.batch_size;
+  options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
+  options.runtime = settings.runtime;
+  options.runtime_threads = settings.runtime_threads;
+  const auto validation = validate::validate_export(*model, job.onnx_path, options);
+  log_validation(validation, job.detailed);
+  return validation.status;
+}
+
+}  // namespace mltk::cli

@@ -1,0 +1,107 @@
+#include "mltk/cli/export_command.h"
+
+#include "mltk/cli/app.h"
+#include "mltk/common/logging.h"
+#include "mltk/onnx_export/convert_graph.h"
+#include "mltk/runtime/runner_factory.h"
+
+#include <glob.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace mltk::cli {
+namespace {
+
+bool succeeded(const std::optional<validate::Status>& status) { return status != validate::Status::Fail; }
+
+// Errors of checkpoint readers usually start with the path; the others get it prepended, so each
+// failure line of a batch says which checkpoint it belongs to.
+std::string naming(const std::string& path, const std::string& message) {
+  return message.rfind(path, 0) == 0 ? message : path + ": " + message;
+}
+
+// glob(3) returns its matches sorted, so the export order is stable.
+std::vector<std::string> expand_pattern(const std::string& pattern) {
+  glob_t matches{};
+  const int result = glob(pattern.c_str(), 0, nullptr, &matches);
+  std::vector<std::string> paths;
+  if (result == 0) paths.assign(matches.gl_pathv, matches.gl_pathv + matches.gl_pathc);
+  globfree(&matches);
+  if (result != 0 && result != GLOB_NOMATCH)
+    throw std::runtime_error("Cannot expand --pattern \"" + pattern + "\" (glob error " + std::to_string(result) + ")");
+  if (paths.empty()) throw std::runtime_error("No checkpoints match --pattern \"" + pattern + "\"");
+  return paths;
+}
+
+int run_single(const ExportFlags& flags) {
+  CheckpointJob job;
+  job.checkpoint_path = flags.checkpoint_path;
+  job.validate_only = flags.validate_only;
+  const std::string& chosen = flags.validate_only ? flags.onnx_path : flags.output_path;
+  job.onnx_path = chosen.empty() ? default_onnx_path(flags.checkpoint_path) : chosen;
+  return succeeded(run_checkpoint_job(job, flags.settings)) ? 0 : 1;
+}
+
+// Every checkpoint is attempted; a failure is logged and counted, and the exit code reports it.
+int run_batch(const ExportFlags& flags) {
+  const auto paths = expand_pattern(flags.pattern);
+  const size_t total = paths.size();
+  log::info("Found {} checkpoint{} matching pattern", total, total == 1 ? "" : "s");
+  const char* verb = flags.validate_only ? "Validating" : "Exporting";
+  size_t done = 0;
+  for (size_t i = 0; i < total; ++i) {
+    log::info("{} checkpoint {}/{}: {}", verb, i + 1, total, paths[i]);
+    CheckpointJob job{paths[i], default_onnx_path(paths[i]), flags.validate_only, false};
+    try {
+      if (!succeeded(run_checkpoint_job(job, flags.settings))) continue;
+      ++done;
+      log::success("✓ {} {}", flags.validate_only ? "Validated" : "Exported to", job.onnx_path);
+    } catch (const std::exception& e) {
+      log::error("✗ {}", naming(paths[i], message_of(e)));
+    }
+  }
+  const char* what = flags.validate_only ? "validated" : "exported";
+  if (done == total) {
+    log::success("✓ Successfully {} {}/{} models", what, done, total);
+    return 0;
+  }
+  log::error("✗ Successfully {} {}/{} models; {} failed", what, done, total, total - done);
+  return 1;
+}
+
+}  // namespace
+
+void add_export_options(CLI::App& app, ExportFlags& flags) {
+  auto* source = app.add_option_group("source", "What to export (exactly one)");
+  source->add_option("--checkpoint_path", flags.checkpoint_path, "Checkpoint (.pt) to export");
+  auto* pattern = source->add_option("--pattern", flags.pattern,
+                                     "Glob matching several checkpoints (quote it); each is exported beside itself");
+  source->require_option(1);
+
+  app.add_option("--output_path", flags.output_path, "ONNX file to write (default: the checkpoint's path with .onnx)")
+      ->excludes(pattern);
+  app.add_option("--batch_size", flags.settings.batch_size, "Batch size of the exported input (default: 1)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--opset_version", flags.settings.opset, "ONNX opset (default: 14)")
+      ->check(CLI::Range(onnx_export::kMinOpset, onnx_export::kMaxOpset));
+  auto* validate = app.add_flag("--validate,!--no-validate", flags.settings.validate,
+                                "Compare the ONNX file with the LibTorch model after export (default: on)");
+  auto* validate_only = app.add_flag("--validate_only", flags.validate_only,
+                                     "Validate an existing ONNX file instead of exporting")
+                            ->excludes(validate);
+  app.add_option("--onnx_path", flags.onnx_path,
+                 "ONNX file checked by --validate_only (default: the checkpoint's path with .onnx)")
+      ->needs(validate_only)
+      ->excludes(pattern);
+  app.add_flag("--dynamic_axes", flags.settings.dynamic_axes,
+               "Make the batch dimension symbolic; validation then also runs at a second batch size");
+  app.add_option("--runtime", flags.settings.runtime, "ONNX runtime used for validation (default: reference)")
+      ->check(CLI::IsMember(runtime::onnx_runner_names()));
+}
+
+int run_export_command(const ExportFlags& flags) {
+  return flags.pattern.empty() ? run_single(flags) : run_batch(flags);
+}
+
+}  // namespace mltk::cli

@@ -1,0 +1,30 @@
+#pragma once
+// ml-export: its flags and the single-checkpoint and --pattern (batch) runs over
+// export_checkpoint.h.
+#include "mltk/cli/export_checkpoint.h"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace mltk::cli {
+
+struct ExportFlags {
+  std::string checkpoint_path;
+  std::string pattern;
+  std::string output_path;
+  std::string onnx_path;
+  bool validate_only = false;
+  ExportSettings settings;
+};
+
+// Declares the flags on `app`, with the usage rules CLI11 enforces (exit code 2): exactly one of
+// --checkpoint_path/--pattern, --opset_version within 11..17, --output_path and --onnx_path not
+// with --pattern, --onnx_path only with --validate_only, --validate_only not with --no-validate.
+void add_export_options(CLI::App& app, ExportFlags& flags);
+
+// Runs the command; returns the exit code (0 when every checkpoint exported and validated with
+// PASS or WARN, else 1). Errors of a single-checkpoint run propagate as exceptions.
+int run_export_command(const ExportFlags& flags);
+
+}  // namespace mltk::cli

@@ -1,0 +1,153 @@
+#include "mltk/validate/export_validator.h"
+
+#include "mltk/common/atomic_file.h"
+#include "mltk/runtime/onnx_model_loader.h"
+#include "mltk/runtime/runner_factory.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+namespace mltk::validate {
+namespace {
+
+// Puts the module in eval mode (dropout off, batch norm on running statistics) and restores
+// the caller's mode afterwards.
+class EvalMode {
+ public:
+  explicit EvalMode(torch::nn::Module& module) : module_(module), was_training_(module.is_training()) {
+    module_.eval();
+  }
+  ~EvalMode() { module_.train(was_training_); }
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+
+ private:
+  torch::nn::Module& module_;
+  bool was_training_;
+};
+
+struct FileInput {
+  std::optional<int64_t> fixed_batch;  // absent when dimension 0 is symbolic or unknown
+  std::vector<std::optional<int64_t>> sample_dims;
+};
+
+// The first graph input that is not an initializer: the image batch.
+FileInput read_file_input(const std::string& onnx_path) {
+  const onnx::ModelProto model = runtime::load_onnx_model(onnx_path);
+  std::set<std::string> initializers;
+  for (const auto& tensor : model.graph().initializer()) initializers.insert(tensor.name());
+  for (const auto& input : model.graph().input()) {
+    if (initializers.count(input.name())) continue;
+    const auto& dims = input.type().tensor_type().shape().dim();
+    if (dims.empty()) throw std::runtime_error(onnx_path + ": graph input '" + input.name() + "' has no shape");
+    const auto fixed = [](const onnx::TensorShapeProto_Dimension& dim) {
+      return dim.has_dim_value() ? std::optional<int64_t>(dim.dim_value()) : std::nullopt;
+    };
+    FileInput result{fixed(dims[0]), {}};
+    for (int i = 1; i < dims.size(); ++i) result.sample_dims.push_back(fixed(dims[i]));
+    return result;
+  }
+  throw std::runtime_error(onnx_path + ": the graph has no input besides its initializers");
+}
+
+void require_matching_shape(const std::string& onnx_path, const FileInput& file, const std::vector<int64_t>& expected) {
+  bool matches = file.sample_dims.size() == expected.size();
+  for (size_t i = 0; matches && i < expected.size(); ++i)
+    matches = !file.sample_dims[i] || *file.sample_dims[i] == expected[i];
+  if (matches) return;
+  std::vector<std::string> dims;
+  for (const auto& dim : file.sample_dims) dims.push_back(dim ? std::to_string(*dim) : "?");
+  throw std::runtime_error(fmt::format("{}: the ONNX input takes samples of shape [{}] but the checkpoint's model "
+                                       "expects [{}]; was it exported from another checkpoint?",
+                                       onnx_path, fmt::join(dims, ", "), fmt::join(expected, ", ")));
+}
+
+std::vector<int64_t> batch_sizes_for(const FileInput& file, int64_t requested) {
+  if (file.fixed_batch) return {*file.fixed_batch};
+  const int64_t other = requested == kDynamicCheckBatchSize ? kDynamicCheckBatchSize + 1 : kDynamicCheckBatchSize;
+  return {requested, other};
+}
+
+}  // namespace
+
+std::string validation_report_path(const std::string& onnx_path) {
+  std::filesystem::path path(onnx_path);
+  return (path.parent_path() / (path.stem().string() + ".validation.json")).string();
+}
+
+ExportValidation validate_export(models::ClassifierImpl& model, const std::string& onnx_path,
+                                 const ExportValidationOptions& options) {
+  const FileInput file = read_file_input(onnx_path);
+  require_matching_shape(onnx_path, file, options.input_shape);
+  auto runner = runtime::make_onnx_runner(options.runtime, onnx_path, options.runtime_threads);
+
+  ExportValidation validation;
+  validation.onnx_path = onnx_path;
+  validation.runtime = runner->name();
+  validation.dynamic_batch = !file.fixed_batch.has_value();
+  validation.input_shape = options.input_shape;
+
+  EvalMode eval_mode(model);
+  torch::NoGradGuard no_grad;
+  auto generator = at::detail::createCPUGenerator(kValidationSeed);
+  for (const int64_t batch_size : batch_sizes_for(file, options.batch_size)) {
+    std::vector<int64_t> shape{batch_size};
+    shape.insert(shape.end(), options.input_shape.begin(), options.input_shape.end());
+    const torch::Tensor input = torch::randn(shape, generator, torch::kFloat32);
+    const torch::Tensor expected = model.forward(input);
+    const auto outputs = runner->run({input});
+    if (outputs.empty()) throw std::runtime_error(onnx_path + ": the ONNX graph produced no output");
+    Report report = evaluate(expected, outputs.front());
+    validation.status = std::max(validation.status, report.verdict.status);
+    validation.batches.push_back({batch_size, std::move(report)});
+  }
+
+  validation.report_path = validation_report_path(onnx_path);
+  write_file_atomically(validation.report_path, to_json(validation).dump(2) + "\n");
+  return validation;
+}
+
+std::optional<Metrics> worst_metrics(const ExportValidation& validation) {
+  std::optional<Metrics> worst;
+  for (const auto& batch : validation.batches) {
+    const auto& metrics = batch.report.comparison.metrics;
+    if (!metrics) continue;
+    if (!worst) {
+      worst = metrics;
+      continue;
+    }
+    worst->max_abs_diff = std::max(worst->max_abs_diff, metrics->max_abs_diff);
+    worst->mse = std::max(worst->mse, metrics->mse);
+    worst->mae = std::max(worst->mae, metrics->mae);
+    worst->max_rel_diff = std::max(worst->max_rel_diff, metrics->max_rel_diff);
+    worst->cosine_similarity = std::min(worst->cosine_similarity, metrics->cosine_similarity);
+    if (worst->top1_agreement && metrics->top1_agreement)
+      worst->top1_agreement = std::min(*worst->top1_agreement, *metrics->top1_agreement);
+  }
+  return worst;
+}
+
+nlohmann::json to_json(const ExportValidation& validation) {
+  nlohmann::json batches = nlohmann::json::array();
+  for (const auto& batch : validation.batches) {
+    nlohmann::json entry = to_json(batch.report);
+    entry["batch_size"] = batch.batch_size;
+    batches.push_back(std::move(entry));
+  }
+  return {{"onnx_path", validation.onnx_path},
+          {"runtime", validation.runtime},
+          {"seed", kValidationSeed},
+          {"dynamic_batch", validation.dynamic_batch},
+          {"input_shape", validation.input_shape},
+          {"status", to_string(validation.status)},
+          {"batches", std::move(batches)}};
+}
+
+}  // namespace mltk::validate

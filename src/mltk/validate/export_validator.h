@@ -1,0 +1,67 @@
+#pragma once
+// Checks that an exported ONNX file computes what the LibTorch model computes: both run on the
+// same seeded random batches and their logits are compared with the metrics and verdict of
+// verdict.h. The full report is also written as JSON beside the ONNX file.
+#include "mltk/models/classifier.h"
+#include "mltk/validate/verdict.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mltk::validate {
+
+// Seed of the generator drawing the standard-normal validation inputs. Fixed so that two runs
+// over the same files compare the same numbers; the batches are drawn one after the other from
+// one generator in the order of ExportValidation::batches.
+constexpr uint64_t kValidationSeed = 20240601;
+
+// The second batch size tried when the file's batch dimension is symbolic; 3 rather than 2 so
+// that it differs from common export batch sizes (1, 2, 4, 8) and is odd.
+constexpr int64_t kDynamicCheckBatchSize = 3;
+
+struct ExportValidationOptions {
+  // Batch size used when the file's batch dimension is symbolic; a fixed dimension wins.
+  int64_t batch_size = 1;
+  std::vector<int64_t> input_shape{3, 224, 224};  // C, H, W expected by the model
+  std::string runtime = "reference";              // see runtime::make_onnx_runner
+  int runtime_threads = 0;
+};
+
+struct BatchValidation {
+  int64_t batch_size = 0;
+  Report report;
+};
+
+struct ExportValidation {
+  std::string onnx_path;
+  std::string runtime;  // the runner's own name, e.g. "onnxruntime 1.30.0"
+  bool dynamic_batch = false;
+  std::vector<int64_t> input_shape;
+  std::vector<BatchValidation> batches;
+  Status status = Status::Pass;  // the worst status over `batches`
+  std::string report_path;       // where the JSON report was written
+};
+
+// Runs `model` (in eval mode, without gradients) and the ONNX file on the same inputs at the
+// file's batch size, plus kDynamicCheckBatchSize when the batch dimension is symbolic, then
+// writes the JSON report to validation_report_path(onnx_path). Throws std::runtime_error naming
+// the file when it cannot be loaded or its input shape does not match `options.input_shape`.
+ExportValidation validate_export(models::ClassifierImpl& model, const std::string& onnx_path,
+                                 const ExportValidationOptions& options);
+
+// <folder>/<stem>.validation.json for <folder>/<stem>.onnx.
+std::string validation_report_path(const std::string& onnx_path);
+
+// The worst value of each headline metric over all batches (largest max abs diff and MSE,
+// smallest cosine); absent when no batch could be compared.
+std::optional<Metrics> worst_metrics(const ExportValidation& validation);
+
+// {"onnx_path", "runtime", "seed", "dynamic_batch", "input_shape", "status",
+//  "batches": [{"batch_size", ...verdict.h's to_json(Report)}]}
+nlohmann::json to_json(const ExportValidation& validation);
+
+}  // namespace mltk::validate

@@ -1,0 +1,253 @@
+// ml-export as users run it: the built binary on checkpoints written by save_checkpoint, checked
+// for the console lines of docs/ml-export.md, exit codes, the files it writes and, through ONNX
+// Runtime, that the exported file computes what the model computes.
+#include "mltk/checkpoint/checkpoint.h"
+#include "mltk/common/subprocess.h"
+#include "mltk/models/zoo.h"
+#include "mltk/runtime/onnx_model_loader.h"
+#include "mltk/runtime/onnxruntime_node.h"
+#include "mltk/validate/verdict.h"
+
+#include "ort_runner.h"
+#include "support/onnx_edit.h"
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+using namespace mltk;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kInputSize = 32;
+const std::string kBinary = MLTK_BINARY_DIR "/bin/ml-export";
+
+std::string save_model_checkpoint(const TempDir& dir, const std::string& name, const std::string& architecture) {
+  torch::manual_seed(11);
+  const auto model = models::create_model({architecture, 3, kInputSize, std::nullopt});
+  checkpoint::Checkpoint checkpoint;
+  checkpoint.model_state_dict = checkpoint::state_dict_of(*model);
+  checkpoint.model = {"custom", architecture, 3, kInputSize};
+  checkpoint.class_names = {"ants", "bees", "wasps"};
+  checkpoint.epoch = 4;
+  const std::string path = dir.file(name);
+  checkpoint::save_checkpoint(checkpoint, path);
+  return path;
+}
+
+struct CliRun {
+  int exit_code = 0;
+  std::string log;  // stdout followed by stderr, where the log lines go
+};
+
+CliRun ml_export(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{kBinary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto result = run_process(argv);
+  return {result.exit_code, result.out + result.err};
+}
+
+// True when a line reads `YYYY-MM-DD HH:MM:SS | LEVEL    | <message...>` with a message starting
+// with `message_start`.
+bool has_line(const std::string& log, const std::string& level, const std::string& message_start) {
+  static const std::regex timestamp(R"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})");
+  std::istringstream lines(log);
+  std::string expected = level;
+  expected.resize(8, ' ');
+  expected += " | " + message_start;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() < 22 || !std::regex_match(line.substr(0, 19), timestamp) || line.substr(19, 3) != " | ") continue;
+    if (line.compare(22, expected.size(), expected) == 0) return true;
+  }
+  return false;
+}
+
+// True when a line at `level` mentions `fragment` anywhere in its message.
+bool has_line_mentioning(const std::string& log, const std::string& level, const std::string& fragment) {
+  std::istringstream lines(log);
+  std::string tag = level;
+  tag.resize(8, ' ');
+  tag = " | " + tag + " | ";
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find(tag);
+    if (at != std::string::npos && line.find(fragment, at + tag.size()) != std::string::npos) return true;
+  }
+  return false;
+}
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
+
+// ONNX Runtime checks are skipped when Node or onnxruntime-node is missing, except in CI.
+#define REQUIRE_ONNXRUNTIME()                                                                 \
+  do {                                                                                        \
+    const std::string reason = ::mltk::test_support::onnxruntime_unavailable_reason();        \
+    if (!reason.empty()) {                                                                    \
+      if (::mltk::testkit::running_in_ci()) FAIL() << reason;                                 \
+      GTEST_SKIP() << reason;                                                                 \
+    }                                                                                         \
+  } while (0)
+
+TEST(MlExportCli, ExportsValidatesAndLogsEachStep) {
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "simple_cnn");
+  const std::string onnx = dir.file("best.onnx");
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint});
+
+  ASSERT_EQ(run.exit_code, 0) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Loading checkpoint from " + checkpoint)) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Creating model: simple_cnn (custom)")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Model loaded successfully")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Exporting to ONNX format...")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "SUCCESS", "✓ Model exported to: " + onnx)) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Validating ONNX export...")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Runtime: reference, batch size 1")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Validation metrics:")) << run.log;
+  EXPECT_TRUE(std::regex_search(run.log, std::regex(R"(\|   Max difference: \d\.\d\de[-+]\d\d\n)"))) << run.log;
+  EXPECT_TRUE(std::regex_search(run.log, std::regex(R"(\|   MSE: \d\.\d\de[-+]\d\d\n)"))) << run.log;
+  EXPECT_TRUE(std::regex_search(run.log, std::regex(R"(\|   Cosine similarity: [01]\.\d{6}\n)"))) << run.log;
+  EXPECT_TRUE(has_line(run.log, "SUCCESS", "✓ PASS - ONNX export validation successful")) << run.log;
+
+  ASSERT_TRUE(fs::exists(onnx));
+  const auto report = read_json(dir.file("best.validation.json"));
+  EXPECT_EQ(report["status"], "PASS");
+  EXPECT_EQ(report["batches"].size(), 1u);
+
+  const auto model = runtime::load_onnx_model(onnx);
+  std::map<std::string, std::string> metadata;
+  for (const auto& entry : model.metadata_props()) metadata[entry.key()] = entry.value();
+  EXPECT_EQ(metadata["class_names"], R"(["ants","bees","wasps"])");
+  EXPECT_EQ(metadata["architecture"], "simple_cnn");
+  EXPECT_EQ(metadata["model_type"], "custom");
+  EXPECT_EQ(metadata["input_size"], "32");
+  EXPECT_EQ(metadata["opset"], "14");
+  EXPECT_EQ(metadata["producer"], std::string("mltk ") + MLTK_VERSION);
+  EXPECT_EQ(nlohmann::json::parse(metadata["mean"]).size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(metadata["std"]).size(), 3u);
+
+  REQUIRE_ONNXRUNTIME();
+  const auto loaded = checkpoint::load_checkpoint(checkpoint);
+  const auto torch_model = models::create_model({"simple_cnn", 3, kInputSize, std::nullopt});
+  checkpoint::load_state_dict(*torch_model, loaded.model_state_dict, checkpoint);
+  torch_model->eval();
+  torch::NoGradGuard no_grad;
+  const auto input = torch::randn({1, 3, kInputSize, kInputSize});
+  runtime::OnnxRuntimeNode onnxruntime(onnx);
+  const auto verdict = validate::evaluate(torch_model->forward(input), onnxruntime.run({input}).front()).verdict;
+  EXPECT_NE(verdict.status, validate::Status::Fail);
+}
+
+TEST(MlExportCli, ValidateOnlyPassesThenFailsOnAlteredWeight) {
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
+  ASSERT_EQ(ml_export({"--checkpoint_path", checkpoint, "--no-validate"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir.file("best.validation.json")));
+
+  const CliRun intact = ml_export({"--checkpoint_path", checkpoint, "--validate_only"});
+  EXPECT_EQ(intact.exit_code, 0) << intact.log;
+  EXPECT_FALSE(has_line(intact.log, "INFO", "Exporting to ONNX format...")) << intact.log;
+  EXPECT_TRUE(has_line(intact.log, "SUCCESS", "✓ PASS")) << intact.log;
+
+  const std::string moved = dir.file("moved.onnx");
+  fs::rename(dir.file("best.onnx"), moved);
+  testkit::alter_initializer(moved, "fc.bias", 1.0F);
+  const CliRun altered = ml_export({"--checkpoint_path", checkpoint, "--onnx_path", moved, "--validate_only"});
+  EXPECT_EQ(altered.exit_code, 1) << altered.log;
+  EXPECT_TRUE(has_line(altered.log, "ERROR", "✗ FAIL - ONNX export validation failed")) << altered.log;
+  EXPECT_TRUE(has_line(altered.log, "ERROR", "  max_abs_diff")) << altered.log;
+  EXPECT_EQ(read_json(dir.file("moved.validation.json"))["status"], "FAIL");
+}
+
+TEST(MlExportCli, PatternExportContinuesPastACorruptCheckpoint) {
+  TempDir dir;
+  for (const char* name : {"a.pt", "b.pt", "c.pt"}) save_model_checkpoint(dir, name, "tiny_net");
+  fs::resize_file(dir.file("b.pt"), fs::file_size(dir.file("b.pt")) / 2);
+  const CliRun run = ml_export({"--pattern", dir.file("*.pt")});
+
+  EXPECT_EQ(run.exit_code, 1) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Found 3 checkpoints matching pattern")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Exporting checkpoint 1/3: " + dir.file("a.pt"))) << run.log;
+  EXPECT_TRUE(has_line(run.log, "SUCCESS", "✓ Exported to " + dir.file("a.onnx"))) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Exporting checkpoint 2/3: " + dir.file("b.pt"))) << run.log;
+  EXPECT_TRUE(has_line(run.log, "ERROR", "✗ " + dir.file("b.pt"))) << run.log;
+  EXPECT_TRUE(has_line(run.log, "SUCCESS", "✓ Exported to " + dir.file("c.onnx"))) << run.log;
+  EXPECT_TRUE(has_line(run.log, "ERROR", "✗ Successfully exported 2/3 models")) << run.log;
+  EXPECT_FALSE(fs::exists(dir.file("b.onnx")));
+  EXPECT_TRUE(fs::exists(dir.file("c.validation.json")));
+}
+
+TEST(MlExportCli, PatternMatchingNothingIsAnError) {
+  TempDir dir;
+  const CliRun run = ml_export({"--pattern", dir.file("*.pt")});
+  EXPECT_EQ(run.exit_code, 1) << run.log;
+  EXPECT_TRUE(has_line(run.log, "ERROR", "No checkpoints match --pattern \"" + dir.file("*.pt") + "\"")) << run.log;
+}
+
+TEST(MlExportCli, MissingOrNonFolderOutputFolderIsNamed) {
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
+  const CliRun missing = ml_export({"--checkpoint_path", checkpoint, "--output_path", dir.file("nowhere/model.onnx")});
+  EXPECT_EQ(missing.exit_code, 1) << missing.log;
+  EXPECT_TRUE(has_line(missing.log, "ERROR", "Output folder '" + dir.file("nowhere") + "' does not exist")) << missing.log;
+  EXPECT_FALSE(fs::exists(dir.file("nowhere")));
+
+  const CliRun not_folder = ml_export({"--checkpoint_path", checkpoint, "--output_path", checkpoint + "/model.onnx"});
+  EXPECT_EQ(not_folder.exit_code, 1) << not_folder.log;
+  EXPECT_TRUE(has_line(not_folder.log, "ERROR", "Output folder '" + checkpoint + "' is not a folder")) << not_folder.log;
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // only best.pt
+}
+
+TEST(MlExportCli, MissingCheckpointIsNamed) {
+  TempDir dir;
+  const CliRun run = ml_export({"--checkpoint_path", dir.file("absent.pt")});
+  EXPECT_EQ(run.exit_code, 1) << run.log;
+  EXPECT_TRUE(has_line_mentioning(run.log, "ERROR", dir.file("absent.pt"))) << run.log;
+}
+
+TEST(MlExportCli, UsageErrorsExitWithTwo) {
+  TempDir dir;
+  const std::string checkpoint = dir.file("best.pt");  // never read: usage is checked first
+  EXPECT_EQ(ml_export({"--checkpoint_path", checkpoint, "--opset_version", "10"}).exit_code, 2);
+  EXPECT_EQ(ml_export({"--checkpoint_path", checkpoint, "--opset_version", "18"}).exit_code, 2);
+  EXPECT_EQ(ml_export({}).exit_code, 2);
+  EXPECT_EQ(ml_export({"--checkpoint_path", checkpoint, "--pattern", "*.pt"}).exit_code, 2);
+  EXPECT_EQ(ml_export({"--pattern", "*.pt", "--output_path", "x.onnx"}).exit_code, 2);
+  EXPECT_EQ(ml_export({"--checkpoint_path", checkpoint, "--onnx_path", "x.onnx"}).exit_code, 2);
+  EXPECT_EQ(ml_export({"--checkpoint_path", checkpoint, "--runtime", "tensorrt"}).exit_code, 2);
+  EXPECT_EQ(ml_export({"--checkpoint_path", checkpoint, "--batch_size", "0"}).exit_code, 2);
+}
+
+TEST(MlExportCli, DynamicAxesValidatesAtTwoBatchSizes) {
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--dynamic_axes", "--batch_size", "2", "--verbose"});
+  ASSERT_EQ(run.exit_code, 0) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Runtime: reference, batch sizes 2, 3")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "DEBUG", "Traced aten operators:")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "DEBUG", "ONNX operators:")) << run.log;
+
+  const auto report = read_json(dir.file("best.validation.json"));
+  EXPECT_TRUE(report["dynamic_batch"].get<bool>());
+  ASSERT_EQ(report["batches"].size(), 2u);
+  EXPECT_EQ(report["batches"][0]["batch_size"], 2);
+  EXPECT_EQ(report["batches"][1]["batch_size"], 3);
+  const auto model = runtime::load_onnx_model(dir.file("best.onnx"));
+  EXPECT_EQ(model.graph().input(0).type().tensor_type().shape().dim(0).dim_param(), "batch_size");
+}
+
+TEST(MlExportCli, ValidatesWithOnnxRuntime) {
+  REQUIRE_ONNXRUNTIME();
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--runtime", "onnxruntime", "--opset_version", "17"});
+  ASSERT_EQ(run.exit_code, 0) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Runtime: onnxruntime ")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "SUCCESS", "✓ PASS")) << run.log;
+  EXPECT_EQ(read_json(dir.file("best.validation.json"))["runtime"].get<std::string>().rfind("onnxruntime", 0), 0u);
+}
+
+}  // namespace
