@@ -42,7 +42,8 @@ void write_shapes_dataset(const std::string& data_dir, const std::string& name, 
   data::split_dataset((root / "raw").string(), (root / "splits").string(), options);
 }
 
-std::string shapes_config(const std::string& data_dir, const std::string& name, int side, const std::string& architecture) {
+std::string shapes_config(const std::string& data_dir, const std::string& name, int side, const std::string& architecture,
+                          const std::string& optimization) {
   return fmt::format(R"(data:
   dataset_name: {name}
   data_dir: {data_dir}
@@ -56,12 +57,7 @@ training:
   num_epochs: 6
   batch_size: 16
   seed: 3
-optimizer:
-  name: adam
-  lr: 0.002
-scheduler:
-  name: none
-transforms:
+{optimization}transforms:
   train:
     random_resized_crop:
       scale: [0.85, 1.0]
@@ -69,7 +65,7 @@ transforms:
     resize: {side}
 )",
                      fmt::arg("name", name), fmt::arg("data_dir", data_dir), fmt::arg("architecture", architecture),
-                     fmt::arg("side", side));
+                     fmt::arg("side", side), fmt::arg("optimization", optimization));
 }
 
 ProcessResult run_tool(const std::string& tool, std::vector<std::string> args) {

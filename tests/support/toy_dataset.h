@@ -13,9 +13,11 @@ namespace mltk::testkit {
 // model that learns anything at all gets them right.
 void write_shapes_dataset(const std::string& data_dir, const std::string& name, int per_class, int side, int num_folds);
 
-// A training configuration for that dataset: tiny_net (or `architecture`) at `side` pixels.
+// A training configuration for that dataset: tiny_net (or `architecture`) at `side` pixels, six
+// epochs, with `optimization` as its optimizer and scheduler sections.
+inline constexpr const char* kAdamNoSchedule = "optimizer:\n  name: adam\n  lr: 0.002\nscheduler:\n  name: none\n";
 std::string shapes_config(const std::string& data_dir, const std::string& name, int side,
-                          const std::string& architecture = "tiny_net");
+                          const std::string& architecture = "tiny_net", const std::string& optimization = kAdamNoSchedule);
 
 // Runs build/bin/<tool> with `args`.
 ProcessResult run_tool(const std::string& tool, std::vector<std::string> args);
