@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mltk::data {
@@ -34,6 +35,10 @@ struct SplitReport {
 // True for the extensions OpenCV decodes: jpg jpeg png bmp webp tif tiff ppm pgm (any case).
 // GIF is not among them: OpenCV cannot read it.
 bool has_image_extension(const std::string& path);
+
+// Number of images (by extension) per class folder, in class order; both parts are counted for
+// the train/ + val/ layout.
+std::vector<std::pair<std::string, size_t>> count_class_images(const std::string& raw_dir);
 
 // Splits the images under `raw_dir` into `output_dir`/fold_<k>_{train,val}.txt (k = 0..folds-1)
 // and test.txt. Same input and seed give byte-identical files. Throws when a class folder has no
