@@ -1,6 +1,7 @@
 // The real photographs end to end: split (reporting the undecodable GIF), one short epoch of
 // tiny_net, and a best.pt that Python loads strictly.
 #include "mltk/data/splitter.h"
+#include "support/data_fixtures.h"
 #include "support/test_support.h"
 #include "support/toy_dataset.h"
 
@@ -17,11 +18,8 @@ using namespace mltk;
 namespace fs = std::filesystem;
 
 TEST(TrainingHymenoptera, SplitsTrainsOneEpochAndWritesAPythonLoadableCheckpoint) {
-  const fs::path source = fs::path(MLTK_SOURCE_DIR) / ".." / "shared" / "datasets" / "hymenoptera_data";
-  if (!fs::is_directory(source)) {
-    if (testkit::running_in_ci()) FAIL() << "hymenoptera data missing at " << source;
-    GTEST_SKIP() << "hymenoptera data not found at " << source;
-  }
+  MLTK_REQUIRE_HYMENOPTERA();
+  const fs::path source = testkit::hymenoptera_dir();
   TempDir dir("mltk-hymenoptera");
   const fs::path raw = dir.path() / "data" / "hymenoptera" / "raw";
   fs::create_directories(raw);

@@ -229,7 +229,8 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     }
   }
   result.best_val_accuracy = best_accuracy.best();
-  for (const auto& path : train_loader.skipped_files()) log::warning("Skipped undecodable training image {}", path);
+  if (const auto skipped = train_loader.skipped_files().size())
+    log::warning("{} undecodable training images were left out (named in the warnings above)", skipped);
   if (result.outcome == TrainOutcome::interrupted) return result;
 
   if (test_samples.empty() || !std::filesystem::exists(folder.best_checkpoint())) {
