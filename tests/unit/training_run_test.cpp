@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -89,17 +90,17 @@ TEST_F(TrainingRun, WritesTheRunFolderAndCheckpointsPythonLoadsStrictly) {
 }
 
 TEST_F(TrainingRun, AnExistingRunFolderIsNeverOverwrittenSilently) {
-  ASSERT_EQ(trained_->exit_code, 0) << trained_->err;
-  const auto refused = train({"--config", config("shapes.yaml")});
+  const auto runs = dir_->file("runs_existing");
+  const auto folder = runs + "/shapes_custom_fold_0";
+  ASSERT_EQ(train({"--config", config("shapes.yaml"), "--num_epochs", "2"}, runs).exit_code, 0);
+  const auto refused = train({"--config", config("shapes.yaml"), "--num_epochs", "1"}, runs);
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("already exists; pass --resume"), std::string::npos) << refused.err;
-  EXPECT_TRUE(fs::exists(run_folder() + "/weights/best.pt"));
+  EXPECT_EQ(nlohmann::json::parse(read_file(folder + "/metrics.json")).size(), 2u);
 
-  const auto overwritten = train({"--config", config("shapes.yaml"), "--overwrite", "--num_epochs", "1"});
+  const auto overwritten = train({"--config", config("shapes.yaml"), "--num_epochs", "1", "--overwrite"}, runs);
   EXPECT_EQ(overwritten.exit_code, 0) << overwritten.err;
-  EXPECT_EQ(nlohmann::json::parse(read_file(run_folder() + "/metrics.json")).size(), 1u);
-  // Put the shared run back as the other tests expect it.
-  *trained_ = train({"--config", config("shapes.yaml"), "--overwrite"});
+  EXPECT_EQ(nlohmann::json::parse(read_file(folder + "/metrics.json")).size(), 1u);
 }
 
 TEST_F(TrainingRun, ResumingAfterOneEpochGivesTheSameWeightsAsTwoEpochsInOneRun) {

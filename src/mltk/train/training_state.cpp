@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace mltk::train {
