@@ -15,7 +15,9 @@ SplitEvaluation evaluate_split(const ForwardFn& forward, const config::Config& c
   options.num_workers = config.data.num_workers;
   data::DataLoader loader(train::load_split(layout, split_file, class_names),
                           std::make_shared<const data::EvalTransform>(config), options);
-  SplitEvaluation out{split_file, predict(forward, loader)};
+  SplitEvaluation out;
+  out.split_file = split_file;
+  out.predictions = predict(forward, loader);
   out.report = make_report(out.predictions.labels, out.predictions.predicted, class_names);
   return out;
 }

@@ -40,7 +40,8 @@ std::vector<ImagePrediction> predict_images(const ForwardFn& forward, const std:
   data::Random unused(0);
   std::vector<ImagePrediction> out;
   for (const auto& path : image_paths) {
-    ImagePrediction prediction{path};
+    ImagePrediction prediction;
+    prediction.path = path;
     const auto decoded = data::decode_image(path, transform.min_input_short_side());
     if (!decoded.ok()) {
       prediction.error = decoded.error;
