@@ -1,10 +1,12 @@
 // ml-train: trains an image classifier from a YAML configuration.
 #include "mltk/cli/app.h"
 #include "mltk/common/logging.h"
+#include "mltk/common/torch_runtime.h"
 #include "mltk/config/config.h"
-#include "mltk/data/class_folders.h"
 #include "mltk/models/model_builder.h"
 #include "mltk/models/zoo.h"
+#include "mltk/train/dataset.h"
+#include "mltk/train/trainer.h"
 
 #include <filesystem>
 #include <iostream>
@@ -17,6 +19,8 @@ struct TrainFlags {
   std::string config_path;
   bool list_models = false;
   bool dry_run = false;
+  bool resume = false, overwrite = false;
+  std::string runs_dir = "runs";
   std::optional<int> fold, batch_size, num_epochs, seed, num_workers;
   std::optional<double> lr;
   std::optional<std::string> device;
@@ -41,26 +45,10 @@ std::vector<config::Override> overrides_of(const TrainFlags& flags) {
   return out;
 }
 
-int64_t resolve_num_classes(const config::Config& config, std::vector<std::string>& class_names) {
-  const std::string raw_dir =
-      (std::filesystem::path(config.data.data_dir) / config.data.dataset_name.value_or("") / "raw").string();
-  if (config.data.dataset_name && std::filesystem::is_directory(raw_dir)) class_names = data::discover_classes(raw_dir);
-  if (config.model.num_classes) {
-    if (!class_names.empty() && static_cast<size_t>(*config.model.num_classes) != class_names.size())
-      throw std::runtime_error(config.source + ": model.num_classes is " + std::to_string(*config.model.num_classes) +
-                               " but " + raw_dir + " has " + std::to_string(class_names.size()) + " class folders");
-    return *config.model.num_classes;
-  }
-  if (class_names.empty())
-    throw std::runtime_error(config.source + ": model.num_classes is null and " + raw_dir +
-                             " holds no class folders to count; set model.num_classes or data.dataset_name/data_dir");
-  return static_cast<int64_t>(class_names.size());
-}
-
 int dry_run(const config::Config& config) {
   log::info("Configuration {} is valid", config.source);
   std::vector<std::string> class_names;
-  const int64_t num_classes = resolve_num_classes(config, class_names);
+  const int64_t num_classes = train::resolve_num_classes(config, class_names);
   log::info("Creating model: {} ({})", config.model.zoo_name(), config.model.type);
   const auto built = models::build_model(config, num_classes);
   int64_t trainable = 0;
@@ -96,6 +84,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", flags.seed, "training.seed");
   app.add_option("--num_workers", flags.num_workers, "data.num_workers");
   app.add_option("--device", flags.device, "training.device (cpu, cuda, auto)");
+  app.add_option("--runs_dir", flags.runs_dir, "Folder holding the run folders <dataset>_<model.type>_fold_<k>")
+      ->capture_default_str();
+  auto* resume = app.add_flag("--resume", flags.resume, "Continue an existing run from its weights/last.pt");
+  app.add_flag("--overwrite", flags.overwrite, "Delete an existing run folder and start again")->excludes(resume);
   cli::add_common_options(app, common);
 
   return cli::run(app, common, argc, argv, [&]() -> int {
@@ -106,6 +98,17 @@ int main(int argc, char** argv) {
     if (flags.config_path.empty()) throw std::runtime_error("--config FILE is required (or use --list_models)");
     const auto config = config::load_config(flags.config_path, overrides_of(flags));
     if (flags.dry_run) return dry_run(config);
-    throw std::runtime_error("training is not part of this build yet; use --dry_run to check a configuration");
+    if (common.threads == 0 && config.training.threads > 0) configure_torch_runtime(config.training.threads);
+    train::TrainOptions options;
+    options.runs_dir = flags.runs_dir;
+    options.existing_run = flags.resume      ? train::ExistingRun::resume
+                           : flags.overwrite ? train::ExistingRun::overwrite
+                                             : train::ExistingRun::refuse;
+    const auto result = train::train(config, options);
+    if (result.outcome == train::TrainOutcome::interrupted) {
+      log::warning("Training interrupted by Ctrl-C");
+      return 130;  // the shell's convention for a process ended by SIGINT
+    }
+    return 0;
   });
 }

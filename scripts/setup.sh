@@ -15,6 +15,9 @@ packages=(
   # libraries
   libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
+  # quickstart data (scripts/quickstart.sh)
+  dataset-fashion-mnist
   # tests and benchmarks: oracles and conformance data
   libgtest-dev libbenchmark-dev libonnx-testdata python3-torch python3-torchvision python3-onnx
 )

@@ -1,0 +1,108 @@
+// ml-inference: evaluates a trained checkpoint on its dataset's test split, or classifies images.
+#include "mltk/cli/app.h"
+#include "mltk/common/atomic_file.h"
+#include "mltk/common/logging.h"
+#include "mltk/inference/evaluate_split.h"
+#include "mltk/inference/image_predictions.h"
+#include "mltk/inference/loaded_model.h"
+#include "mltk/runtime/reference_evaluator.h"
+#include "mltk/train/dataset.h"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace {
+
+using namespace mltk;
+namespace fs = std::filesystem;
+
+struct InferenceFlags {
+  std::string checkpoint_path, onnx_path, data_dir, split_file, output;
+  std::vector<std::string> images;
+  int batch_size = 32;
+  std::optional<int> num_workers;
+};
+
+// With only --onnx_path, the checkpoint it was exported from is expected beside it (best.onnx ->
+// best.pt): the ONNX file carries no class names or dataset location.
+std::string checkpoint_for(const InferenceFlags& flags) {
+  if (!flags.checkpoint_path.empty()) return flags.checkpoint_path;
+  const auto sibling = fs::path(flags.onnx_path).replace_extension(".pt").string();
+  if (!fs::exists(sibling))
+    throw std::runtime_error("--onnx_path needs the checkpoint it was exported from for class names and data; pass "
+                             "--checkpoint_path (looked for " + sibling + ")");
+  return sibling;
+}
+
+std::string default_report_path(const InferenceFlags& flags, const std::string& checkpoint_path) {
+  if (!flags.onnx_path.empty()) return fs::path(flags.onnx_path).replace_extension(".onnx_test_report.json").string();
+  return fs::path(checkpoint_path).replace_extension(".test_report.json").string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ml-inference: evaluate a trained checkpoint on its test split, or classify images."};
+  InferenceFlags flags;
+  cli::CommonOptions common;
+  app.add_option("--checkpoint_path", flags.checkpoint_path, "Checkpoint written by ml-train (best.pt)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--onnx_path", flags.onnx_path,
+                 "Evaluate this ONNX export with the reference evaluator instead of LibTorch")
+      ->check(CLI::ExistingFile);
+  app.add_option("--images", flags.images, "Image files or folders to classify instead of evaluating a split");
+  app.add_option("--data_dir", flags.data_dir, "Overrides the checkpoint's data.data_dir");
+  app.add_option("--split_file", flags.split_file, "Index file to evaluate (default: <data_dir>/<dataset>/splits/test.txt)");
+  app.add_option("--output", flags.output, "Report JSON path (default: beside the checkpoint, <name>.test_report.json)");
+  app.add_option("--batch_size", flags.batch_size, "Images per batch")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--num_workers", flags.num_workers, "Image decoding threads (default: data.num_workers)");
+  cli::add_common_options(app, common);
+
+  return cli::run(app, common, argc, argv, [&]() -> int {
+    if (flags.checkpoint_path.empty() && flags.onnx_path.empty())
+      throw std::runtime_error("--checkpoint_path (or --onnx_path) is required");
+    const std::string checkpoint_path = checkpoint_for(flags);
+    auto loaded = inference::load_model(checkpoint_path);
+    if (!flags.data_dir.empty()) loaded.config.data.data_dir = flags.data_dir;
+    if (flags.num_workers) loaded.config.data.num_workers = *flags.num_workers;
+    const auto& class_names = loaded.checkpoint.class_names;
+
+    std::unique_ptr<runtime::ReferenceEvaluator> evaluator;
+    inference::ForwardFn forward = [&](const torch::Tensor& images) { return loaded.model->forward(images); };
+    if (!flags.onnx_path.empty()) {
+      evaluator = std::make_unique<runtime::ReferenceEvaluator>(flags.onnx_path);
+      forward = inference::onnx_forward(*evaluator);
+      log::info("Running {} with the reference ONNX evaluator", flags.onnx_path);
+    }
+
+    if (!flags.images.empty()) {
+      int failures = 0;
+      for (const auto& p : inference::predict_images(forward, inference::collect_images(flags.images), loaded.config,
+                                                     class_names)) {
+        if (p.error.empty()) {
+          std::cout << p.path << "\t" << p.class_name << "\t" << fmt::format("{:.4f}", p.confidence) << "\n";
+        } else {
+          log::warning("{}: {}", p.path, p.error);
+          ++failures;
+        }
+      }
+      return failures == 0 ? 0 : 1;
+    }
+
+    const std::string split_file =
+        flags.split_file.empty() ? data::test_index_path(train::dataset_layout(loaded.config).splits_dir) : flags.split_file;
+    log::info("Evaluating {} (epoch {}) on {}", checkpoint_path, loaded.checkpoint.epoch, split_file);
+    const auto evaluation = inference::evaluate_split(forward, loaded.config, split_file, class_names, flags.batch_size);
+    std::cout << inference::format_report(evaluation.report);
+    auto json = inference::to_json(evaluation.report);
+    json["checkpoint"] = checkpoint_path;
+    json["split_file"] = split_file;
+    json["runtime"] = flags.onnx_path.empty() ? "libtorch" : "onnx reference evaluator (" + flags.onnx_path + ")";
+    const std::string output = flags.output.empty() ? default_report_path(flags, checkpoint_path) : flags.output;
+    write_file_atomically(output, json.dump(2) + "\n");
+    log::success("✓ Accuracy {:.4f} on {} images; report written to {}", evaluation.report.accuracy,
+                 evaluation.report.num_samples, output);
+    return 0;
+  });
+}

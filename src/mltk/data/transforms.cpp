@@ -1,0 +1,199 @@
+#include "mltk/data/transforms.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace mltk::data {
+namespace {
+
+// PIL's bilinear resize (what torchvision uses on PIL images) is antialiased: when shrinking, its
+// triangle filter widens to cover every source pixel. OpenCV's INTER_LINEAR samples only 2x2
+// neighbours and aliases; INTER_AREA (box filter over the covered area) is the closest OpenCV
+// offers for shrinking. Enlarging uses INTER_LINEAR, which matches PIL up to rounding.
+cv::Mat resize_to(const cv::Mat& rgb, int width, int height) {
+  cv::Mat out;
+  const bool shrinking = width <= rgb.cols && height <= rgb.rows;
+  cv::resize(rgb, out, cv::Size(width, height), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
+// Python's round(): halves go to the even neighbour (the default floating-point rounding mode).
+int round_half_even(double value) { return static_cast<int>(std::nearbyint(value)); }
+
+torch::Tensor blend(const torch::Tensor& image, const torch::Tensor& other, double factor) {
+  return (factor * image + (1.0 - factor) * other).clamp(0.0, 1.0);
+}
+
+torch::Tensor grayscale(const torch::Tensor& chw) {
+  return (0.2989 * chw[0] + 0.587 * chw[1] + 0.114 * chw[2]).unsqueeze(0);
+}
+
+// torchvision's _rgb2hsv / _hsv2rgb, written with the same tensor operations.
+torch::Tensor rgb_to_hsv(const torch::Tensor& chw) {
+  const auto r = chw[0], g = chw[1], b = chw[2];
+  const auto maxc = std::get<0>(chw.max(0)), minc = std::get<0>(chw.min(0));
+  const auto equal = maxc == minc;
+  const auto ones = torch::ones_like(maxc);
+  const auto chroma = maxc - minc;
+  const auto s = chroma / torch::where(equal, ones, maxc);
+  const auto divisor = torch::where(equal, ones, chroma);
+  const auto rc = (maxc - r) / divisor, gc = (maxc - g) / divisor, bc = (maxc - b) / divisor;
+  const auto hr = (maxc == r).to(chw.dtype()) * (bc - gc);
+  const auto hg = ((maxc == g) & (maxc != r)).to(chw.dtype()) * (2.0 + rc - bc);
+  const auto hb = ((maxc != g) & (maxc != r)).to(chw.dtype()) * (4.0 + gc - rc);
+  const auto h = torch::fmod((hr + hg + hb) / 6.0 + 1.0, 1.0);
+  return torch::stack({h, s, maxc});
+}
+
+torch::Tensor hsv_to_rgb(const torch::Tensor& hsv) {
+  const auto h = hsv[0], s = hsv[1], v = hsv[2];
+  const auto i_float = torch::floor(h * 6.0);
+  const auto f = h * 6.0 - i_float;
+  const auto i = torch::remainder(i_float.to(torch::kInt32), 6);
+  const auto p = (v * (1.0 - s)).clamp(0.0, 1.0);
+  const auto q = (v * (1.0 - s * f)).clamp(0.0, 1.0);
+  const auto t = (v * (1.0 - s * (1.0 - f))).clamp(0.0, 1.0);
+  const auto mask = (i.unsqueeze(0) == torch::arange(6, i.options()).view({-1, 1, 1})).to(hsv.dtype());
+  const auto a1 = torch::stack({v, q, p, p, t, v});
+  const auto a2 = torch::stack({t, v, v, q, p, p});
+  const auto a3 = torch::stack({p, p, t, v, v, q});
+  return torch::einsum("ijk,xijk->xjk", {mask, torch::stack({a1, a2, a3})});
+}
+
+torch::Tensor adjust_hue(const torch::Tensor& chw, double hue_factor) {
+  auto hsv = rgb_to_hsv(chw);
+  hsv[0] = torch::remainder(hsv[0] + hue_factor, 1.0);
+  return hsv_to_rgb(hsv);
+}
+
+}  // namespace
+
+cv::Mat resize_shorter_side(const cv::Mat& rgb, int size) {
+  // torchvision truncates the longer side: int(size * long / short).
+  const bool portrait = rgb.cols <= rgb.rows;
+  const int short_side = portrait ? rgb.cols : rgb.rows, long_side = portrait ? rgb.rows : rgb.cols;
+  const int new_long = static_cast<int>(static_cast<int64_t>(size) * long_side / short_side);
+  return portrait ? resize_to(rgb, size, new_long) : resize_to(rgb, new_long, size);
+}
+
+cv::Mat center_crop(const cv::Mat& rgb, int size) {
+  if (rgb.cols < size || rgb.rows < size)
+    throw std::invalid_argument("center_crop: image " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
+                                " is smaller than the crop " + std::to_string(size));
+  const int top = round_half_even((rgb.rows - size) / 2.0), left = round_half_even((rgb.cols - size) / 2.0);
+  return rgb(cv::Rect(left, top, size, size)).clone();
+}
+
+CropBox random_resized_crop_params(int height, int width, const std::array<double, 2>& scale,
+                                   const std::array<double, 2>& ratio, Random& rng) {
+  const double area = static_cast<double>(height) * width;
+  const double log_ratio_low = std::log(ratio[0]), log_ratio_high = std::log(ratio[1]);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target_area = area * rng.uniform(scale[0], scale[1]);
+    const double aspect_ratio = std::exp(rng.uniform(log_ratio_low, log_ratio_high));
+    const int w = round_half_even(std::sqrt(target_area * aspect_ratio));
+    const int h = round_half_even(std::sqrt(target_area / aspect_ratio));
+    if (w > 0 && w <= width && h > 0 && h <= height) {
+      const int top = static_cast<int>(rng.uniform_int(0, height - h));
+      const int left = static_cast<int>(rng.uniform_int(0, width - w));
+      return {top, left, h, w};
+    }
+  }
+  // No attempt fitted: the largest centred crop whose aspect ratio lies within `ratio`.
+  const double in_ratio = static_cast<double>(width) / height;
+  int w = width, h = height;
+  if (in_ratio < std::min(ratio[0], ratio[1])) {
+    h = round_half_even(w / std::min(ratio[0], ratio[1]));
+  } else if (in_ratio > std::max(ratio[0], ratio[1])) {
+    w = round_half_even(h * std::max(ratio[0], ratio[1]));
+  }
+  return {(height - h) / 2, (width - w) / 2, h, w};
+}
+
+cv::Mat random_resized_crop(const cv::Mat& rgb, int size, const std::array<double, 2>& scale,
+                            const std::array<double, 2>& ratio, Random& rng) {
+  const CropBox box = random_resized_crop_params(rgb.rows, rgb.cols, scale, ratio, rng);
+  return resize_to(rgb(cv::Rect(box.left, box.top, box.width, box.height)), size, size);
+}
+
+cv::Mat horizontal_flip(const cv::Mat& rgb) {
+  cv::Mat out;
+  cv::flip(rgb, out, 1);
+  return out;
+}
+
+torch::Tensor color_jitter(const torch::Tensor& chw, const ColorJitterOptions& options, Random& rng) {
+  // As torchvision: a random order of the four adjustments, then each factor drawn uniformly from
+  // [max(0, 1 - x), 1 + x] (hue: [-x, x]), whether or not that adjustment is enabled.
+  std::array<int, 4> order{0, 1, 2, 3};
+  for (int i = 3; i > 0; --i) std::swap(order[i], order[rng.uniform_int(0, i)]);
+  const auto factor = [&rng](double x) { return rng.uniform(std::max(0.0, 1.0 - x), 1.0 + x); };
+  const double brightness = factor(options.brightness), contrast = factor(options.contrast),
+               saturation = factor(options.saturation), hue = rng.uniform(-options.hue, options.hue);
+  torch::Tensor image = chw;
+  for (int step : order) {
+    if (step == 0 && options.brightness > 0) image = blend(image, torch::zeros_like(image), brightness);
+    if (step == 1 && options.contrast > 0) image = blend(image, grayscale(image).mean(), contrast);
+    if (step == 2 && options.saturation > 0) image = blend(image, grayscale(image), saturation);
+    if (step == 3 && options.hue > 0) image = adjust_hue(image, hue);
+  }
+  return image;
+}
+
+torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 3>& mean,
+                                   const std::array<double, 3>& std) {
+  const int height = rgb.rows, width = rgb.cols;
+  auto tensor = torch::empty({3, height, width}, torch::kFloat32);
+  float* out = tensor.data_ptr<float>();
+  const size_t plane = static_cast<size_t>(height) * width;
+  std::array<float, 3> scale{}, offset{};
+  for (int c = 0; c < 3; ++c) {
+    scale[c] = static_cast<float>(1.0 / (255.0 * std[c]));
+    offset[c] = static_cast<float>(-mean[c] / std[c]);
+  }
+  for (int y = 0; y < height; ++y) {
+    const uchar* row = rgb.ptr<uchar>(y);
+    for (int x = 0; x < width; ++x) {
+      const size_t at = static_cast<size_t>(y) * width + x;
+      for (int c = 0; c < 3; ++c) out[c * plane + at] = row[3 * x + c] * scale[c] + offset[c];
+    }
+  }
+  return tensor;
+}
+
+TrainTransform::TrainTransform(const config::Config& config)
+    : size_(config.model.input_size),
+      options_(config.transforms),
+      jitter_{config.transforms.brightness, config.transforms.contrast, config.transforms.saturation,
+              config.transforms.hue} {}
+
+torch::Tensor TrainTransform::operator()(const cv::Mat& rgb, Random& rng) const {
+  cv::Mat image = random_resized_crop(rgb, size_, options_.crop_scale, options_.crop_ratio, rng);
+  if (rng.bernoulli(options_.horizontal_flip)) image = horizontal_flip(image);
+  if (!jitter_.enabled()) return to_normalized_tensor(image, options_.mean, options_.std);
+  const torch::Tensor unit = color_jitter(to_normalized_tensor(image, {0, 0, 0}, {1, 1, 1}), jitter_, rng);
+  const auto mean = torch::tensor({options_.mean[0], options_.mean[1], options_.mean[2]}, torch::kFloat32);
+  const auto std = torch::tensor({options_.std[0], options_.std[1], options_.std[2]}, torch::kFloat32);
+  return (unit - mean.view({3, 1, 1})) / std.view({3, 1, 1});
+}
+
+int TrainTransform::min_input_short_side() const {
+  // The smallest crop covers crop_scale[0] of the area. Reduced decoding may only go as far as
+  // keeping that crop at least input_size pixels across, so the network never sees extra blur.
+  return static_cast<int>(std::ceil(size_ / std::sqrt(std::max(options_.crop_scale[0], 1e-6))));
+}
+
+EvalTransform::EvalTransform(const config::Config& config)
+    : resize_(config.transforms.eval_resize),
+      size_(config.model.input_size),
+      mean_(config.transforms.mean),
+      std_(config.transforms.std) {}
+
+torch::Tensor EvalTransform::operator()(const cv::Mat& rgb, Random&) const {
+  return to_normalized_tensor(center_crop(resize_shorter_side(rgb, resize_), size_), mean_, std_);
+}
+
+}  // namespace mltk::data

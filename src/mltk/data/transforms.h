@@ -1,0 +1,79 @@
+#pragma once
+// Image transforms equivalent to torchvision's: Resize, CenterCrop, RandomResizedCrop,
+// RandomHorizontalFlip, ColorJitter, ToTensor + Normalize; and the train/eval pipelines built from
+// the configuration.
+#include "mltk/config/config.h"
+#include "mltk/data/random.h"
+
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include <array>
+
+namespace mltk::data {
+
+// Turns a decoded RGB uint8 image into a normalized float CHW tensor.
+class ImageTransform {
+ public:
+  virtual ~ImageTransform() = default;
+  virtual torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const = 0;
+  // The smallest short side the input needs to keep full quality; decoders may reduce larger
+  // images down to it. 0: decode at full size.
+  virtual int min_input_short_side() const { return 0; }
+};
+
+// torchvision Resize(size): the shorter side becomes `size`, the longer keeps the aspect ratio.
+cv::Mat resize_shorter_side(const cv::Mat& rgb, int size);
+// torchvision CenterCrop(size) (the image must be at least size x size).
+cv::Mat center_crop(const cv::Mat& rgb, int size);
+
+struct CropBox {
+  int top = 0, left = 0, height = 0, width = 0;
+};
+// torchvision RandomResizedCrop.get_params: up to 10 attempts at a random area fraction in
+// `scale` and log-uniform aspect ratio in `ratio`, then a centre crop clamped to `ratio`.
+CropBox random_resized_crop_params(int height, int width, const std::array<double, 2>& scale,
+                                   const std::array<double, 2>& ratio, Random& rng);
+cv::Mat random_resized_crop(const cv::Mat& rgb, int size, const std::array<double, 2>& scale,
+                            const std::array<double, 2>& ratio, Random& rng);
+cv::Mat horizontal_flip(const cv::Mat& rgb);
+
+struct ColorJitterOptions {
+  double brightness = 0, contrast = 0, saturation = 0, hue = 0;
+  bool enabled() const { return brightness > 0 || contrast > 0 || saturation > 0 || hue > 0; }
+};
+// torchvision ColorJitter on a float CHW tensor in [0, 1]: factors drawn as torchvision does,
+// the four adjustments applied in a random order.
+torch::Tensor color_jitter(const torch::Tensor& chw, const ColorJitterOptions& options, Random& rng);
+
+// ToTensor + Normalize: uint8 HWC RGB -> float CHW, (x / 255 - mean) / std.
+torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 3>& mean,
+                                   const std::array<double, 3>& std);
+
+// RandomResizedCrop(model.input_size, crop_scale, crop_ratio) + RandomHorizontalFlip +
+// ColorJitter (when any factor is set) + ToTensor + Normalize.
+class TrainTransform : public ImageTransform {
+ public:
+  explicit TrainTransform(const config::Config& config);
+  torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
+  int min_input_short_side() const override;
+
+ private:
+  int size_;
+  config::Config::Transforms options_;
+  ColorJitterOptions jitter_;
+};
+
+// Resize(transforms.eval_resize) + CenterCrop(model.input_size) + ToTensor + Normalize.
+class EvalTransform : public ImageTransform {
+ public:
+  explicit EvalTransform(const config::Config& config);
+  torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
+  int min_input_short_side() const override { return resize_; }
+
+ private:
+  int resize_, size_;
+  std::array<double, 3> mean_, std_;
+};
+
+}  // namespace mltk::data

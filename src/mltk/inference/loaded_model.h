@@ -1,0 +1,23 @@
+#pragma once
+// A checkpoint turned back into what inference needs: the LibTorch model, its class names and
+// the configuration (eval transform, dataset location) it was trained with.
+#include "mltk/checkpoint/checkpoint.h"
+#include "mltk/config/config.h"
+#include "mltk/models/classifier.h"
+
+#include <string>
+
+namespace mltk::inference {
+
+struct LoadedModel {
+  checkpoint::Checkpoint checkpoint;
+  models::Classifier model;  // in eval mode
+  // The checkpoint's config text (defaults for checkpoints without one), with model.input_size and
+  // the normalisation taken from the checkpoint's own entries, which are authoritative.
+  config::Config config;
+};
+
+// Throws naming `path` when the file is unusable or its weights do not fit the architecture.
+LoadedModel load_model(const std::string& path);
+
+}  // namespace mltk::inference

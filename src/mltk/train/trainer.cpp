@@ -1,0 +1,252 @@
+#include "mltk/train/trainer.h"
+
+#include "mltk/checkpoint/checkpoint.h"
+#include "mltk/common/atomic_file.h"
+#include "mltk/common/logging.h"
+#include "mltk/data/data_loader.h"
+#include "mltk/inference/predict.h"
+#include "mltk/models/model_builder.h"
+#include "mltk/train/dataset.h"
+#include "mltk/train/device.h"
+#include "mltk/train/epoch_metrics.h"
+#include "mltk/train/freeze.h"
+#include "mltk/train/interrupt.h"
+#include "mltk/train/loss.h"
+#include "mltk/train/metric_tracker.h"
+#include "mltk/train/optimizer.h"
+#include "mltk/train/progress.h"
+#include "mltk/train/scheduler.h"
+#include "mltk/train/training_state.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+namespace mltk::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+struct EpochTotals {
+  double loss_sum = 0.0;
+  int64_t correct = 0, images = 0;
+  double seconds = 0.0;
+  bool interrupted = false;
+};
+
+// One pass over the training loader. The loss is checked before every backward pass so that a
+// diverged run stops at the first bad batch instead of writing NaN weights.
+EpochTotals train_one_epoch(models::ClassifierImpl& model, torch::optim::Optimizer& optimizer, data::DataLoader& loader,
+                            const torch::Device& device, double label_smoothing, const std::string& label, int epoch) {
+  model.train();
+  EpochTotals totals;
+  const auto start = Clock::now();
+  EpochProgress progress(label, loader.num_batches());
+  size_t batches = 0;
+  while (auto batch = loader.next()) {
+    const auto images = batch->images.to(device);
+    const auto labels = batch->labels.to(device);
+    const auto logits = model.forward(images);
+    const auto loss = cross_entropy(logits, labels, label_smoothing);
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value)) {
+      progress.finish();
+      throw std::runtime_error(fmt::format("the training loss became {} at epoch {}, batch {}: training diverged; "
+                                           "lower optimizer.lr or check the data",
+                                           loss_value, epoch, batches + 1));
+    }
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    const int64_t n = labels.size(0);
+    totals.loss_sum += loss_value * n;
+    totals.correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+    totals.images += n;
+    progress.update(++batches, static_cast<size_t>(totals.images), totals.loss_sum / totals.images);
+    if (interrupt_requested()) {
+      totals.interrupted = true;
+      break;
+    }
+  }
+  progress.finish();
+  totals.seconds = seconds_since(start);
+  return totals;
+}
+
+checkpoint::Checkpoint make_checkpoint(const models::ClassifierImpl& model, const config::Config& config,
+                                       const std::vector<std::string>& class_names, int epoch) {
+  checkpoint::Checkpoint out;
+  for (auto& [name, tensor] : checkpoint::state_dict_of(model)) out.model_state_dict.emplace_back(name, tensor.cpu());
+  out.model = {config.model.type, config.model.zoo_name(), static_cast<int64_t>(class_names.size()),
+               config.model.input_size};
+  out.class_names = class_names;
+  out.normalization = {config.transforms.mean, config.transforms.std};
+  out.epoch = epoch;
+  out.config = config.to_yaml();
+  return out;
+}
+
+data::LoaderOptions loader_options(const config::Config& config, bool shuffle) {
+  data::LoaderOptions options;
+  options.batch_size = config.training.batch_size;
+  options.shuffle = shuffle;
+  options.seed = static_cast<uint64_t>(config.training.seed);
+  options.num_workers = config.data.num_workers;
+  return options;
+}
+
+}  // namespace
+
+TrainResult train(const config::Config& config, const TrainOptions& options) {
+  const auto layout = dataset_layout(config);
+  if (!std::filesystem::is_directory(layout.raw_dir))
+    throw std::runtime_error("dataset folder " + layout.raw_dir +
+                             " does not exist; put the images there as <class name>/<image> (data.data_dir, data.dataset_name)");
+  std::vector<std::string> class_names;
+  resolve_num_classes(config, class_names);
+  const auto fold = config.data.fold;
+  if (fold >= config.data.num_folds)
+    throw std::runtime_error(fmt::format("data.fold is {} but data.num_folds is {}", fold, config.data.num_folds));
+  auto train_samples = load_split(layout, data::fold_index_path(layout.splits_dir, fold, "train"), class_names);
+  auto val_samples = load_split(layout, data::fold_index_path(layout.splits_dir, fold, "val"), class_names);
+  auto test_samples = load_split(layout, data::test_index_path(layout.splits_dir), class_names);
+  const torch::Device device = resolve_device(config.training.device);
+
+  TrainResult result;
+  result.folder = prepare_run_folder(run_folder_path(config, options.runs_dir), options.existing_run);
+  const RunFolder& folder = result.folder;
+  log::add_file(folder.log_file());
+  write_file_atomically(folder.config_file(), config.to_yaml());
+  log::info("Run folder: {}", folder.root);
+  log::info("Data: {} classes, {} train / {} val / {} test images (fold {})", class_names.size(), train_samples.size(),
+            val_samples.size(), test_samples.size(), fold);
+
+  auto built = models::build_model(config, static_cast<int64_t>(class_names.size()));
+  auto& model = *built.model;
+  log::info("Model: {} ({}), weights: {}", built.architecture, config.model.type, built.weights_source);
+  for (const auto& layer : built.fresh_layers) log::info("  new classifier tensor (not from weights): {}", layer);
+  if (config.model.freeze_backbone) {
+    const auto trainable = freeze_backbone(model, static_cast<int64_t>(class_names.size()));
+    log::info("Backbone frozen; training only {}", fmt::join(trainable, ", "));
+  }
+  model.to(device);
+  std::vector<torch::Tensor> parameters;
+  for (const auto& p : model.parameters())
+    if (p.requires_grad()) parameters.push_back(p);
+
+  const std::string& monitor = config.training.early_stopping_monitor;
+  auto optimizer = make_optimizer(config.optimizer, parameters);
+  auto scheduler = make_scheduler(config, is_maximized(monitor));
+  MetricTracker best_accuracy(true), early_stopping(is_maximized(monitor));
+  const TrainingState state{*optimizer, *scheduler, best_accuracy, early_stopping};
+  std::vector<EpochMetrics> history;
+  int start_epoch = 0;
+  if (options.existing_run == ExistingRun::resume) {
+    const auto last = checkpoint::load_checkpoint(folder.last_checkpoint());
+    checkpoint::load_state_dict(model, last.model_state_dict, folder.last_checkpoint());
+    restore_training_state(last, state, folder.last_checkpoint());
+    start_epoch = static_cast<int>(last.epoch);
+    history = read_metrics_json(folder.metrics_json());
+    history.resize(std::min<size_t>(history.size(), start_epoch));
+    log::info("Resuming after epoch {} from {}", start_epoch, folder.last_checkpoint());
+  }
+  set_learning_rate(*optimizer, scheduler->lr());
+
+  const auto train_transform = std::make_shared<const data::TrainTransform>(config);
+  const auto eval_transform = std::make_shared<const data::EvalTransform>(config);
+  auto train_options = loader_options(config, true);
+  // A last batch of one image would break BatchNorm in training mode; shuffling changes which
+  // images fall into the dropped remainder every epoch.
+  train_options.drop_last = train_samples.size() > static_cast<size_t>(config.training.batch_size);
+  data::DataLoader train_loader(std::move(train_samples), train_transform, train_options);
+  data::DataLoader val_loader(std::move(val_samples), eval_transform, loader_options(config, false));
+  const auto forward = [&](const torch::Tensor& images) { return model.forward(images.to(device)); };
+  const double smoothing = config.training.label_smoothing;
+  const int num_epochs = config.training.num_epochs;
+
+  install_interrupt_handler();
+  result.epochs_done = start_epoch;
+  for (int epoch = start_epoch + 1; epoch <= num_epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    // Dropout draws from LibTorch's global generator; reseeding per epoch makes a resumed run
+    // draw exactly what the uninterrupted run would have.
+    torch::manual_seed(static_cast<uint64_t>(config.training.seed) * 1000003 + epoch);
+    train_loader.start_epoch(epoch);
+    const double lr = learning_rate(*optimizer);
+    const auto totals = train_one_epoch(model, *optimizer, train_loader, device, smoothing,
+                                        fmt::format("Epoch {}/{}", epoch, num_epochs), epoch);
+    if (totals.interrupted) {
+      // The weights are mid-epoch; epoch still names the last completed one, so --resume repeats
+      // the interrupted epoch from these weights.
+      auto last = make_checkpoint(model, config, class_names, epoch - 1);
+      store_training_state(last, state, config.training.seed);
+      last.extras["interrupted_during_epoch"] = static_cast<int64_t>(epoch);
+      checkpoint::save_checkpoint(last, folder.last_checkpoint());
+      log::warning("Interrupted during epoch {}; saved {} (continue with --resume)", epoch, folder.last_checkpoint());
+      result.outcome = TrainOutcome::interrupted;
+      break;
+    }
+    model.eval();
+    const auto val = inference::predict(forward, val_loader, smoothing);
+    EpochMetrics row{epoch,
+                     totals.loss_sum / std::max<int64_t>(1, totals.images),
+                     static_cast<double>(totals.correct) / std::max<int64_t>(1, totals.images),
+                     val.mean_loss,
+                     val.accuracy(),
+                     lr,
+                     0.0,
+                     totals.images / std::max(1e-9, totals.seconds)};
+    const double monitored = monitor == "val_loss" ? row.val_loss : row.val_accuracy;
+    set_learning_rate(*optimizer, scheduler->step(epoch, monitored));
+    const bool improved = best_accuracy.update(row.val_accuracy);
+    early_stopping.update(monitored);
+    row.epoch_seconds = seconds_since(epoch_start);
+    history.push_back(row);
+
+    auto last = make_checkpoint(model, config, class_names, epoch);
+    store_training_state(last, state, config.training.seed);
+    checkpoint::save_checkpoint(last, folder.last_checkpoint());
+    if (improved) {
+      auto best = make_checkpoint(model, config, class_names, epoch);
+      best.extras["val_accuracy"] = row.val_accuracy;
+      checkpoint::save_checkpoint(best, folder.best_checkpoint());
+    }
+    write_metrics(history, folder.metrics_csv(), folder.metrics_json());
+    log::info("Epoch {}/{} | train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f}{} | lr {:.3g} | {:.1f}s, {:.1f} img/s",
+              epoch, num_epochs, row.train_loss, row.train_accuracy, row.val_loss, row.val_accuracy,
+              improved ? " (best)" : "", lr, row.epoch_seconds, row.images_per_second);
+    result.epochs_done = epoch;
+    const int patience = config.training.early_stopping_patience;
+    if (patience > 0 && early_stopping.epochs_without_improvement() >= patience) {
+      log::info("Early stopping: {} has not improved for {} epochs", monitor, patience);
+      result.outcome = TrainOutcome::early_stopped;
+      break;
+    }
+  }
+  result.best_val_accuracy = best_accuracy.best();
+  if (const auto skipped = train_loader.skipped_files().size())
+    log::warning("{} undecodable training images were left out (named in the warnings above)", skipped);
+  if (result.outcome == TrainOutcome::interrupted) return result;
+
+  if (test_samples.empty() || !std::filesystem::exists(folder.best_checkpoint())) {
+    log::info("No test images; skipping the test evaluation");
+  } else {
+    const auto best = checkpoint::load_checkpoint(folder.best_checkpoint());
+    checkpoint::load_state_dict(model, best.model_state_dict, folder.best_checkpoint());
+    model.eval();
+    data::DataLoader test_loader(std::move(test_samples), eval_transform, loader_options(config, false));
+    result.test_accuracy = inference::predict(forward, test_loader).accuracy();
+    log::info("Test accuracy of best.pt (epoch {}): {:.4f} on {} images", best.epoch, *result.test_accuracy,
+              test_loader.num_samples());
+  }
+  log::success("✓ Training finished: best val accuracy {:.4f}; weights in {}", result.best_val_accuracy,
+               folder.weights_dir());
+  return result;
+}
+
+}  // namespace mltk::train
