@@ -19,7 +19,8 @@ void log_report(const data::SplitReport& report, const data::SplitOptions& optio
               fmt::join(counts.fold_train, ","), fmt::join(counts.fold_val, ","));
   }
   if (!report.skipped_files.empty()) {
-    log::warning("Skipped {} file(s) without an image extension:", report.skipped_files.size());
+    log::warning("Skipped {} file(s) without an extension OpenCV decodes (jpg jpeg png bmp webp tif tiff ppm pgm):",
+                 report.skipped_files.size());
     for (const auto& path : report.skipped_files) log::warning("  {}", path);
   }
   for (const auto& path : report.written_files) log::debug("wrote {}", path);
@@ -37,7 +38,8 @@ int main(int argc, char** argv) {
       "                                       with --keep_given_split, train/ makes the folds and val/\n"
       "                                       becomes test.txt unchanged (--test_ratio is ignored)\n\n"
       "Writes fold_<k>_train.txt, fold_<k>_val.txt (k = 0..folds-1) and test.txt, one path per line\n"
-      "relative to the raw folder. Files without an image extension are skipped and reported.\n"
+      "relative to the raw folder. Files without an extension OpenCV decodes (GIF included) are\n"
+      "skipped and reported.\n"
       "The same input and seed always give byte-identical files."};
   std::string raw_dir, output_dir;
   data::SplitOptions options;

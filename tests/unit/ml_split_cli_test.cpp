@@ -58,10 +58,10 @@ TEST(MlInitConfig, WritesALoadableCommentedConfigAndRefusesToOverwrite) {
   const auto result = run_tool("ml-init-config", {dir.file("data/flowers"), "--output", output, "--architecture", "resnet34"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto config = mltk::config::load_config(output);
-  EXPECT_EQ(config.data.dataset_name, "flowers");
+  EXPECT_EQ(config.data.dataset_name.value_or(""), "flowers");
   EXPECT_EQ(config.data.data_dir, dir.file("data"));
-  EXPECT_EQ(config.model.num_classes, 3);
-  EXPECT_EQ(config.model.architecture, "resnet34");
+  EXPECT_EQ(config.model.num_classes.value_or(0), 3);
+  EXPECT_EQ(config.model.architecture.value_or(""), "resnet34");
   const std::string text = mltk::read_file(output);
   EXPECT_NE(text.find("#   rose"), std::string::npos) << text;
   EXPECT_NE(text.find("5 images"), std::string::npos) << text;

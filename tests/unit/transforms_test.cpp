@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 namespace {
@@ -48,7 +49,6 @@ TEST(Transforms, EvalTransformMatchesTorchvisionOnRealJpegs) {
     ASSERT_EQ(ours.sizes(), expected.sizes());
     const double mean_abs = (ours - expected).abs().mean().item<double>();
     EXPECT_LT(mean_abs, kMeanAbsBound) << name;
-    RecordProperty(name + " mean_abs_diff", std::to_string(mean_abs));
     std::cout << name << ": mean |ours - torchvision| = " << mean_abs << "\n";
   }
 }
@@ -89,9 +89,10 @@ TEST(Transforms, RandomResizedCropSamplesWithinScaleAndRatio) {
     EXPECT_LE(aspect, 4.0 / 3.0 + 0.02);
     area_sum += area;
   }
-  // Accepted draws are uniform in area up to rejections of crops that do not fit (large areas in
-  // the extreme ratios), so the mean sits a little below (0.08 + 1) / 2.
-  EXPECT_NEAR(area_sum / draws, 0.5, 0.06);
+  // Large areas at extreme ratios do not fit and are redrawn, so the mean sits below the uniform
+  // (0.08 + 1) / 2. torchvision's get_params gives 0.435 for a 500x375 image (4000 draws, seed 0);
+  // 0.015 is about 3.5 standard errors of a 4000-draw mean.
+  EXPECT_NEAR(area_sum / draws, 0.435, 0.015);
 }
 
 TEST(Transforms, RandomResizedCropFallsBackToACentredCropWithinRatio) {
@@ -104,18 +105,18 @@ TEST(Transforms, RandomResizedCropFallsBackToACentredCropWithinRatio) {
 }
 
 TEST(Transforms, TrainTransformFlipsAboutHalfTheTime) {
-  config::Config config = config::default_config({{"model.input_size", "8"}});
+  config::Config config = config::default_config({{"model.input_size", "16"}});
   config.transforms.crop_scale = {1.0, 1.0};
   config.transforms.crop_ratio = {4.0 / 3.0, 4.0 / 3.0};
   const data::TrainTransform transform(config);
-  cv::Mat image(6, 8, CV_8UC3, cv::Scalar(0, 0, 0));
-  image(cv::Rect(0, 0, 4, 6)).setTo(cv::Scalar(255, 255, 255));  // left half white
+  cv::Mat image(12, 16, CV_8UC3, cv::Scalar(0, 0, 0));
+  image(cv::Rect(0, 0, 8, 12)).setTo(cv::Scalar(255, 255, 255));  // left half white
   int flipped = 0;
   const int draws = 2000;
   for (int i = 0; i < draws; ++i) {
     Random rng = Random::for_sample(42, 0, static_cast<uint64_t>(i));
     const auto out = transform(image, rng);
-    if (out[0][3][0].item<float>() < out[0][3][7].item<float>()) ++flipped;  // white moved right
+    if (out[0][8][0].item<float>() < out[0][8][15].item<float>()) ++flipped;  // white moved right
   }
   EXPECT_NEAR(flipped / static_cast<double>(draws), 0.5, 0.04);
 }
