@@ -21,10 +21,5 @@ run=runs/fashion_mnist_custom_fold_0
 "$bin/ml-train" --config configs/fashion_mnist_config.yaml --fold 0 --overwrite
 "$bin/ml-inference" --checkpoint_path "$run/weights/best.pt"
 
-# ml-export is developed on its own branch; until it is merged, skip the export when it is absent.
-if [[ -x "$bin/ml-export" ]]; then
-  "$bin/ml-export" --checkpoint_path "$run/weights/best.pt"
-  echo "quickstart: ONNX model written to $run/weights/best.onnx"
-else
-  echo "quickstart: ml-export is not built; trained checkpoint is $run/weights/best.pt"
-fi
+"$bin/ml-export" --checkpoint_path "$run/weights/best.pt"
+echo "quickstart: ONNX model written to $run/weights/best.onnx"
