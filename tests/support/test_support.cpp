@@ -1,6 +1,7 @@
 #include "support/test_support.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 namespace mltk::testkit {
@@ -36,6 +37,12 @@ std::string run_oracle(const std::string& script, const std::vector<std::string>
 bool running_in_ci() {
   const char* ci = std::getenv("CI");
   return ci && std::string(ci) == "true";
+}
+
+std::string onnxruntime_tools_dir() { return std::string(MLTK_SOURCE_DIR) + "/tools/ort"; }
+
+bool onnxruntime_installed() {
+  return std::filesystem::exists(std::filesystem::path(onnxruntime_tools_dir()) / "node_modules" / "onnxruntime-node");
 }
 
 }  // namespace mltk::testkit

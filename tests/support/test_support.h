@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the tests: running the Python oracle.
+// Helpers shared by the tests: running the Python oracle, finding ONNX Runtime (tools/ort).
 #include "mltk/common/subprocess.h"
 
 #include <string>
@@ -19,6 +19,11 @@ std::string run_oracle(const std::string& script, const std::vector<std::string>
 // True when running under CI (CI=true), where a missing oracle is a failure, not a skip.
 bool running_in_ci();
 
+// The source tree's tools/ort, where OnnxRuntimeNode finds run_model.js.
+std::string onnxruntime_tools_dir();
+// True when onnxruntime-node is installed there (`npm ci` has been run).
+bool onnxruntime_installed();
+
 }  // namespace mltk::testkit
 
 // Skips the current test when the oracle interpreter is missing, except in CI where it fails.
@@ -28,4 +33,17 @@ bool running_in_ci();
       if (::mltk::testkit::running_in_ci()) FAIL() << "oracle Python with torch/torchvision missing"; \
       GTEST_SKIP() << "oracle Python with torch/torchvision not available";                     \
     }                                                                                           \
+  } while (0)
+
+// Skips the current test when onnxruntime-node is not installed in tools/ort, except in CI, which
+// must have installed it, where it fails.
+#define MLTK_REQUIRE_ONNXRUNTIME()                                                                  \
+  do {                                                                                              \
+    if (!::mltk::testkit::onnxruntime_installed()) {                                                \
+      const std::string mltk_ort_hint = "onnxruntime-node is not installed; run `cd " +             \
+                                        ::mltk::testkit::onnxruntime_tools_dir() +                  \
+                                        " && ONNXRUNTIME_NODE_INSTALL=skip npm ci`";                \
+      if (::mltk::testkit::running_in_ci()) FAIL() << mltk_ort_hint;                                \
+      GTEST_SKIP() << mltk_ort_hint;                                                                \
+    }                                                                                               \
   } while (0)

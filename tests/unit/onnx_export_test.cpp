@@ -1,12 +1,13 @@
 // The exporter checked against independent oracles: onnx's checker (inside the export), ONNX
-// Runtime (through Node.js) for the numbers, LibTorch's own module for names and expected outputs.
+// Runtime (OnnxRuntimeNode) for the numbers, LibTorch's own module for names and expected outputs.
 #include "mltk/models/layers.h"
 #include "mltk/models/zoo.h"
 #include "mltk/onnx_export/convert_graph.h"
 #include "mltk/onnx_export/exporter.h"
 #include "mltk/onnx_export/graph_passes.h"
 #include "mltk/onnx_export/model_writer.h"
-#include "ort_runner.h"
+#include "mltk/runtime/onnxruntime_node.h"
+#include "support/test_support.h"
 
 #include <onnx/onnx_pb.h>
 #include <torch/csrc/jit/frontend/tracer.h>
@@ -15,7 +16,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -188,10 +188,14 @@ torch::Tensor torch_output(torch::nn::Module& module, const onnx_export::Forward
   return forward(x);
 }
 
+torch::Tensor run_with_onnxruntime(const std::string& path, const torch::Tensor& input) {
+  return runtime::OnnxRuntimeNode(path).run({input}).at(0);
+}
+
 void expect_onnxruntime_matches(const std::string& path, torch::nn::Module& module,
                                 const onnx_export::ForwardFn& forward, const torch::Tensor& input) {
   const auto expected = torch_output(module, forward, input);
-  const auto actual = test_support::run_with_onnxruntime(path, input);
+  const auto actual = run_with_onnxruntime(path, input);
   ASSERT_EQ(actual.sizes(), expected.sizes());
   EXPECT_LE((actual - expected).abs().max().item<double>(), 1e-4) << path;
 }
@@ -207,10 +211,7 @@ class OnnxRuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     torch::manual_seed(0);
-    if (const auto reason = test_support::onnxruntime_unavailable_reason(); !reason.empty()) {
-      if (std::getenv("MLTK_SKIP_ORT")) GTEST_SKIP() << reason;
-      FAIL() << reason << " (set MLTK_SKIP_ORT=1 to skip the ONNX Runtime comparisons)";
-    }
+    MLTK_REQUIRE_ONNXRUNTIME();
   }
 };
 
@@ -473,7 +474,7 @@ graph(%input : Float(2, 3, 6, 6), %conv_w : Float(4, 3, 3, 3), %conv_b : Float(4
   const auto path = (scratch_dir() / "python_trace_ops.onnx").string();
   onnx_export::write_model_atomically(model, path);
 
-  const auto actual = test_support::run_with_onnxruntime(path, input);
+  const auto actual = run_with_onnxruntime(path, input);
   ASSERT_EQ(actual.sizes(), expected.sizes());
   EXPECT_LE((actual - expected).abs().max().item<double>(), 1e-4);
 }

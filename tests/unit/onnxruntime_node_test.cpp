@@ -23,7 +23,7 @@ using mltk::TempDir;
 
 namespace {
 
-const fs::path kToolsDir = fs::path(MLTK_SOURCE_DIR) / "tools" / "ort";
+const fs::path kToolsDir = mltk::testkit::onnxruntime_tools_dir();
 
 // Sets an environment variable for one test and restores the previous value afterwards.
 class ScopedEnv {
@@ -120,21 +120,10 @@ void write_int64_model(const fs::path& file) {
   ASSERT_TRUE(model.SerializeToOstream(&out));
 }
 
-// Tests that really run ONNX Runtime need `npm ci` in tools/ort. Without it they are skipped
-// locally, but CI must have installed it, so there they fail instead.
+// Tests that really run ONNX Runtime need `npm ci` in tools/ort.
 class OnnxRuntimeNodeLive : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (fs::exists(kToolsDir / "node_modules" / "onnxruntime-node")) return;
-    const std::string message = "onnxruntime-node is not installed; run `cd " + kToolsDir.string() +
-                                " && ONNXRUNTIME_NODE_INSTALL=skip npm ci`";
-    const char* ci = std::getenv("CI");
-    if (ci != nullptr && std::string(ci) == "true") {
-      FAIL() << message;
-    } else {
-      GTEST_SKIP() << message;
-    }
-  }
+  void SetUp() override { MLTK_REQUIRE_ONNXRUNTIME(); }
 };
 
 }  // namespace

@@ -103,6 +103,15 @@ std::string convert_slice(ConversionContext& ctx) {
                           ctx.int64s({ctx.int_arg(4)})});
 }
 
+// aten::narrow(self, dim, start, length): the slice [start, start + length) of one dimension. A
+// negative start counts from the end, but start + length must not wrap around past 0 for Slice.
+std::string convert_narrow(ConversionContext& ctx) {
+  auto start = ctx.int_arg(2);
+  if (start < 0) start += ctx.sizes(0).at(ctx.dim_arg(1, 0));
+  return ctx.op("Slice", {ctx.input(0), ctx.int64s({start}), ctx.int64s({start + ctx.int_arg(3)}),
+                          ctx.int64s({ctx.int_arg(1)})});
+}
+
 // aten::select(self, dim, index): a scalar-index Gather removes the dimension, as select does.
 std::string convert_select(ConversionContext& ctx) {
   return ctx.op("Gather", {ctx.input(0), ctx.scalar(static_cast<double>(ctx.int_arg(2)), at::kLong)},
@@ -200,6 +209,7 @@ void register_shape_ops(ConverterRegistry& registry) {
   registry["aten::cat"] = convert_cat;
   registry["aten::stack"] = convert_stack;
   registry["aten::slice"] = convert_slice;
+  registry["aten::narrow"] = convert_narrow;
   registry["aten::select"] = convert_select;
   registry["aten::size"] = convert_size;
   registry["aten::unsqueeze"] = convert_unsqueeze;

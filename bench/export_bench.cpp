@@ -1,0 +1,55 @@
+// Times mltk's ONNX export of a checkpoint, for bench/export_benchmark.py.
+//   mltk_export_bench CHECKPOINT OUTPUT.onnx [OPSET]
+// Prints one JSON line: the time of export_to_onnx alone (trace, convert, optimise, check, write)
+// and of the whole run up to that point (LibTorch start-up excluded: it happens before main).
+#include "mltk/checkpoint/checkpoint.h"
+#include "mltk/models/zoo.h"
+#include "mltk/onnx_export/exporter.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+
+namespace {
+
+double milliseconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3 || argc > 4) {
+    std::cerr << "usage: mltk_export_bench CHECKPOINT OUTPUT.onnx [OPSET]\n";
+    return 2;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    const auto checkpoint = mltk::checkpoint::load_checkpoint(argv[1]);
+    auto model = mltk::models::create_model(
+        {checkpoint.model.architecture, checkpoint.model.num_classes, checkpoint.model.input_size, std::nullopt});
+    mltk::checkpoint::load_state_dict(*model, checkpoint.model_state_dict, argv[1]);
+    const double load_ms = milliseconds_since(start);
+
+    mltk::onnx_export::ExportOptions options;
+    options.opset = argc == 4 ? std::stoi(argv[3]) : 14;
+    options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
+    const auto export_start = std::chrono::steady_clock::now();
+    const auto report = mltk::onnx_export::export_to_onnx(*model, argv[2], options);
+    const double export_ms = milliseconds_since(export_start);
+
+    std::cout << nlohmann::json{{"load_ms", load_ms},
+                                {"export_ms", export_ms},
+                                {"total_ms", milliseconds_since(start)},
+                                {"node_count", report.node_count}}
+                     .dump()
+              << "\n";
+  } catch (const std::exception& error) {
+    std::cerr << "mltk_export_bench: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
