@@ -159,7 +159,7 @@ struct ZooBlocksImpl : torch::nn::Module {
     return head(proj(mixed).select(1, 0));
   }
 
-  torch::nn::Sequential stem{nullptr}, depthwise{nullptr};
+  models::NestedSequential stem{nullptr}, depthwise{nullptr};
   models::SqueezeExcitation se{nullptr};
   models::LayerNorm2d norm{nullptr};
   models::Permute to_nhwc{nullptr}, to_nchw{nullptr};
