@@ -13,6 +13,7 @@ Run it with /usr/bin/python3 (Debian's torch 1.13.1 and torchvision 0.14.1, as L
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,9 +108,9 @@ def main():
     bin_dir = os.path.join(args.build_dir, "bin")
     with tempfile.TemporaryDirectory(prefix="mltk-train-bench") as work:
         raw = os.path.join(work, "data", "hymenoptera", "raw")
-        os.makedirs(raw)
+        os.makedirs(os.path.dirname(raw))
         for part in ("train", "val"):
-            os.symlink(os.path.realpath(os.path.join(args.data, part)), os.path.join(raw, part))
+            shutil.copytree(os.path.join(args.data, part), os.path.join(raw, part))
         # val/ becomes the test set; train/ is folded, and both sides train on fold 0's part.
         run_measured([os.path.join(bin_dir, "ml-split"), "--raw_data", raw, "--folds", "2", "--keep_given_split"])
         index = os.path.join(work, "data", "hymenoptera", "splits", "fold_0_train.txt")

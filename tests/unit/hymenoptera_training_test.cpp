@@ -23,7 +23,8 @@ TEST(TrainingHymenoptera, SplitsTrainsOneEpochAndWritesAPythonLoadableCheckpoint
   TempDir dir("mltk-hymenoptera");
   const fs::path raw = dir.path() / "data" / "hymenoptera" / "raw";
   fs::create_directories(raw);
-  for (const auto* part : {"train", "val"}) fs::create_directory_symlink(fs::canonical(source / part), raw / part);
+  // A copy, not symlinks: the class-folder discovery does not follow links.
+  for (const auto* part : {"train", "val"}) fs::copy(source / part, raw / part, fs::copy_options::recursive);
 
   data::SplitOptions split;
   split.folds = 2;
