@@ -8,7 +8,6 @@
 #include "mltk/runtime/onnxruntime_node.h"
 #include "mltk/validate/verdict.h"
 
-#include "ort_runner.h"
 #include "support/onnx_edit.h"
 #include "support/test_support.h"
 
@@ -82,15 +81,6 @@ bool has_line_mentioning(const std::string& log, const std::string& level, const
 
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
-// ONNX Runtime checks are skipped when Node or onnxruntime-node is missing, except in CI.
-#define REQUIRE_ONNXRUNTIME()                                                                 \
-  do {                                                                                        \
-    const std::string reason = ::mltk::test_support::onnxruntime_unavailable_reason();        \
-    if (!reason.empty()) {                                                                    \
-      if (::mltk::testkit::running_in_ci()) FAIL() << reason;                                 \
-      GTEST_SKIP() << reason;                                                                 \
-    }                                                                                         \
-  } while (0)
 
 TEST(MlExportCli, ExportsValidatesAndLogsEachStep) {
   TempDir dir;
@@ -129,7 +119,7 @@ TEST(MlExportCli, ExportsValidatesAndLogsEachStep) {
   EXPECT_EQ(nlohmann::json::parse(metadata["mean"]).size(), 3u);
   EXPECT_EQ(nlohmann::json::parse(metadata["std"]).size(), 3u);
 
-  REQUIRE_ONNXRUNTIME();
+  MLTK_REQUIRE_ONNXRUNTIME();
   const auto loaded = checkpoint::load_checkpoint(checkpoint);
   const auto torch_model = models::create_model({"simple_cnn", 3, kInputSize, std::nullopt});
   checkpoint::load_state_dict(*torch_model, loaded.model_state_dict, checkpoint);
@@ -240,7 +230,7 @@ TEST(MlExportCli, DynamicAxesValidatesAtTwoBatchSizes) {
 }
 
 TEST(MlExportCli, ValidatesWithOnnxRuntime) {
-  REQUIRE_ONNXRUNTIME();
+  MLTK_REQUIRE_ONNXRUNTIME();
   TempDir dir;
   const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
   const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--runtime", "onnxruntime", "--opset_version", "17"});
