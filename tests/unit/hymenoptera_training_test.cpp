@@ -44,7 +44,7 @@ TEST(TrainingHymenoptera, SplitsTrainsOneEpochAndWritesAPythonLoadableCheckpoint
   ASSERT_TRUE(fs::exists(best));
 
   MLTK_REQUIRE_ORACLE();
-  const auto summary = nlohmann::json::parse(testkit::run_oracle(testkit::oracle_script("check_checkpoint.py"), {best}));
+  const auto summary = nlohmann::json::parse(testkit::run_oracle("check_checkpoint.py", {best}));
   EXPECT_EQ(summary["class_names"], nlohmann::json({"ants", "bees"}));
   EXPECT_EQ(summary["input_size"], 64);
 }

@@ -83,7 +83,7 @@ TEST_F(TrainingRun, WritesTheRunFolderAndCheckpointsPythonLoadsStrictly) {
 
   MLTK_REQUIRE_ORACLE();
   const auto summary = nlohmann::json::parse(
-      testkit::run_oracle(testkit::oracle_script("check_checkpoint.py"), {run_folder() + "/weights/best.pt"}));
+      testkit::run_oracle("check_checkpoint.py", {run_folder() + "/weights/best.pt"}));
   EXPECT_EQ(summary["architecture"], "tiny_net");
   EXPECT_EQ(summary["class_names"], nlohmann::json({"circles", "squares"}));
   EXPECT_EQ(summary["logits_shape"], nlohmann::json({1, 2}));
