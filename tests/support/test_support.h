@@ -2,6 +2,9 @@
 // Helpers shared by the tests: running the Python oracle, finding ONNX Runtime (tools/ort).
 #include "mltk/common/subprocess.h"
 
+#include <gtest/gtest.h>
+
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,18 @@ bool running_in_ci();
 std::string onnxruntime_tools_dir();
 // True when onnxruntime-node is installed there (`npm ci` has been run).
 bool onnxruntime_installed();
+
+// The message of the `Exception` that `action` throws; records a test failure when it throws none.
+template <typename Exception = std::runtime_error>
+std::string message_of_throw(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Exception& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return "";
+}
 
 }  // namespace mltk::testkit
 

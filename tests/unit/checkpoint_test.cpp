@@ -33,16 +33,6 @@ Checkpoint checkpoint_of(const models::Classifier& model, const std::string& arc
   return c;
 }
 
-std::string expect_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
-
 // Our checkpoints load in Python, strictly, into torchvision (or the Python custom definition), and
 // give the outputs our model gave.
 class PythonReadsOurCheckpoint : public ::testing::TestWithParam<std::string> {};
@@ -139,7 +129,7 @@ TEST(Checkpoint, ReadsBareTorchvisionStateDictAsWeights) {
 TEST(Checkpoint, WritesAtomicallyAndReportsUnwritableFolder) {
   TempDir dir;
   auto model = models::create_model({"tiny_net", 2});
-  const std::string message = expect_error(
+  const std::string message = testkit::message_of_throw<std::exception>(
       [&] { checkpoint::save_checkpoint(checkpoint_of(model, "tiny_net", "custom"), dir.file("missing/c.pt")); });
   EXPECT_NE(message.find("missing"), std::string::npos) << message;
   checkpoint::save_checkpoint(checkpoint_of(model, "tiny_net", "custom"), dir.file("c.pt"));
@@ -154,22 +144,22 @@ TEST(Checkpoint, MissingTruncatedAndCorruptedFilesAreClearErrors) {
   checkpoint::save_checkpoint(checkpoint_of(model, "tiny_net", "custom"), dir.file("good.pt"));
   const std::string good = read_bytes(dir.file("good.pt"));
 
-  std::string message = expect_error([&] { checkpoint::load_checkpoint(dir.file("absent.pt")); });
+  std::string message = testkit::message_of_throw<std::exception>([&] { checkpoint::load_checkpoint(dir.file("absent.pt")); });
   EXPECT_NE(message.find("absent.pt"), std::string::npos);
   EXPECT_NE(message.find("not found"), std::string::npos) << message;
 
   write_bytes(dir.file("truncated.pt"), good.substr(0, good.size() / 2));
-  message = expect_error([&] { checkpoint::load_checkpoint(dir.file("truncated.pt")); });
+  message = testkit::message_of_throw<std::exception>([&] { checkpoint::load_checkpoint(dir.file("truncated.pt")); });
   EXPECT_NE(message.find("truncated.pt"), std::string::npos) << message;
 
   write_bytes(dir.file("garbage.pt"), "this is not a checkpoint at all");
-  message = expect_error([&] { checkpoint::load_checkpoint(dir.file("garbage.pt")); });
+  message = testkit::message_of_throw<std::exception>([&] { checkpoint::load_checkpoint(dir.file("garbage.pt")); });
   EXPECT_NE(message.find("garbage.pt"), std::string::npos) << message;
 
   std::string flipped = good;
   for (size_t i = flipped.size() / 3; i < flipped.size() / 3 + 64; ++i) flipped[i] = static_cast<char>(~flipped[i]);
   write_bytes(dir.file("flipped.pt"), flipped);
-  message = expect_error([&] { checkpoint::load_checkpoint(dir.file("flipped.pt")); });
+  message = testkit::message_of_throw<std::exception>([&] { checkpoint::load_checkpoint(dir.file("flipped.pt")); });
   EXPECT_NE(message.find("flipped.pt"), std::string::npos) << message;
 }
 
@@ -179,7 +169,7 @@ TEST(Checkpoint, MissingKeyIsNamed) {
   root.insert("model_state_dict", checkpoint::state_dict_to_ivalue({}));
   const auto bytes = torch::pickle_save(root);
   write_bytes(dir.file("partial.pt"), std::string(bytes.begin(), bytes.end()));
-  const std::string message = expect_error([&] { checkpoint::load_checkpoint(dir.file("partial.pt")); });
+  const std::string message = testkit::message_of_throw<std::exception>([&] { checkpoint::load_checkpoint(dir.file("partial.pt")); });
   EXPECT_NE(message.find("partial.pt"), std::string::npos) << message;
   EXPECT_NE(message.find("'model'"), std::string::npos) << message;
 }
@@ -187,13 +177,13 @@ TEST(Checkpoint, MissingKeyIsNamed) {
 TEST(Checkpoint, StateDictThatDoesNotFitIsNamed) {
   auto tiny = models::create_model({"tiny_net", 2});
   auto other = models::create_model({"tiny_net", 5});
-  const std::string message = expect_error(
+  const std::string message = testkit::message_of_throw<std::exception>(
       [&] { checkpoint::load_state_dict(*tiny, checkpoint::state_dict_of(*other), "five_classes.pt"); });
   EXPECT_NE(message.find("five_classes.pt"), std::string::npos) << message;
   EXPECT_NE(message.find("fc.weight"), std::string::npos) << message;
 
   auto simple = models::create_model({"simple_cnn", 2});
-  const std::string keys = expect_error(
+  const std::string keys = testkit::message_of_throw<std::exception>(
       [&] { checkpoint::load_state_dict(*tiny, checkpoint::state_dict_of(*simple), "simple.pt"); });
   EXPECT_NE(keys.find("missing keys"), std::string::npos) << keys;
   EXPECT_NE(keys.find("unexpected keys"), std::string::npos) << keys;
@@ -203,7 +193,7 @@ TEST(Checkpoint, DefaultWeightsComeFromTorchHomeOrNameTheFile) {
   TempDir dir;
   setenv("TORCH_HOME", dir.path().c_str(), 1);
   EXPECT_EQ(checkpoint::torchvision_weights_dir(), (dir.path() / "hub" / "checkpoints").string());
-  const std::string message = expect_error([&] { checkpoint::load_default_weights("tiny_net"); });
+  const std::string message = testkit::message_of_throw<std::exception>([&] { checkpoint::load_default_weights("tiny_net"); });
   EXPECT_NE(message.find("base"), std::string::npos) << message;
   unsetenv("TORCH_HOME");
 }

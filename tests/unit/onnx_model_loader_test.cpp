@@ -2,6 +2,8 @@
 #include "mltk/runtime/reference_evaluator.h"
 #include "onnx_test_models.h"
 
+#include "support/test_support.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -24,18 +26,8 @@ SingleNodeModel conv_model(const std::string& op_type = "Conv", int64_t opset = 
   return model;
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::runtime_error";
-  return {};
-}
-
 TEST(OnnxModelLoader, MissingFileNamesThePath) {
-  const auto message = error_of([] { load_onnx_model("/nonexistent/model.onnx"); });
+  const auto message = mltk::testkit::message_of_throw([] { load_onnx_model("/nonexistent/model.onnx"); });
   EXPECT_NE(message.find("cannot open"), std::string::npos) << message;
   EXPECT_NE(message.find("/nonexistent/model.onnx"), std::string::npos) << message;
 }
@@ -43,26 +35,26 @@ TEST(OnnxModelLoader, MissingFileNamesThePath) {
 TEST(OnnxModelLoader, TruncatedFileIsRejected) {
   const std::string bytes = conv_model().proto().SerializeAsString();
   const auto path = write_temp_file("truncated.onnx", bytes.substr(0, bytes.size() / 2));
-  const auto message = error_of([&] { load_onnx_model(path); });
+  const auto message = mltk::testkit::message_of_throw([&] { load_onnx_model(path); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
 }
 
 TEST(OnnxModelLoader, GarbageFileIsRejected) {
   const auto path = write_temp_file("garbage.onnx", "this is a text file, not a protobuf\n\xff\xfe");
-  const auto message = error_of([&] { load_onnx_model(path); });
+  const auto message = mltk::testkit::message_of_throw([&] { load_onnx_model(path); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
 }
 
 TEST(OnnxModelLoader, EmptyFileIsNotAModel) {
   const auto path = write_temp_file("empty.onnx", "");
-  const auto message = error_of([&] { load_onnx_model(path); });
+  const auto message = mltk::testkit::message_of_throw([&] { load_onnx_model(path); });
   EXPECT_NE(message.find("not a valid ONNX model"), std::string::npos) << message;
 }
 
 TEST(OnnxModelLoader, RejectsOpsetOutsideSupportedRange) {
   for (int64_t opset : {6, 19}) {
-    const auto message = error_of([&] { default_domain_opset(conv_model("Conv", opset).proto()); });
+    const auto message = mltk::testkit::message_of_throw([&] { default_domain_opset(conv_model("Conv", opset).proto()); });
     EXPECT_NE(message.find("opset " + std::to_string(opset)), std::string::npos) << message;
     EXPECT_NE(message.find("7..18"), std::string::npos) << message;
   }
@@ -96,19 +88,19 @@ TEST(OnnxTensorConversion, ReadsTypedFields) {
   longs.set_data_type(onnx::TensorProto::INT64);
   longs.add_dims(3);
   longs.add_int64_data(1);
-  EXPECT_NE(error_of([&] { tensor_from_proto(longs); }).find("holds 1 values"), std::string::npos);
+  EXPECT_NE(mltk::testkit::message_of_throw([&] { tensor_from_proto(longs); }).find("holds 1 values"), std::string::npos);
 }
 
 TEST(OnnxTensorConversion, ExternalDataIsRejected) {
   auto proto = tensor_to_proto(torch::ones({2}), "weights");
   proto.set_data_location(onnx::TensorProto::EXTERNAL);
-  const auto message = error_of([&] { tensor_from_proto(proto); });
+  const auto message = mltk::testkit::message_of_throw([&] { tensor_from_proto(proto); });
   EXPECT_NE(message.find("'weights' uses external data"), std::string::npos) << message;
 }
 
 TEST(ReferenceEvaluator, UnsupportedOperatorIsNamed) {
   const auto path = write_temp_file("fancy.onnx", conv_model("FancyConv").proto().SerializeAsString());
-  const auto message = error_of([&] { ReferenceEvaluator evaluator(path); });
+  const auto message = mltk::testkit::message_of_throw([&] { ReferenceEvaluator evaluator(path); });
   EXPECT_NE(message.find("operator 'FancyConv' (opset 13) is not implemented"), std::string::npos) << message;
   EXPECT_NE(message.find("FancyConv_under_test"), std::string::npos) << message;
 }
@@ -134,9 +126,9 @@ TEST(ReferenceEvaluator, RejectsInputsThatContradictTheGraph) {
   ReferenceEvaluator evaluator(write_temp_file("typed_conv.onnx", proto.SerializeAsString()));
 
   EXPECT_EQ(evaluator.run({torch::randn({2, 3, 5, 5})}).at(0).size(0), 2);
-  const auto wrong_type = error_of([&] { evaluator.run({torch::randn({1, 3, 5, 5}, torch::kDouble)}); });
+  const auto wrong_type = mltk::testkit::message_of_throw([&] { evaluator.run({torch::randn({1, 3, 5, 5}, torch::kDouble)}); });
   EXPECT_NE(wrong_type.find("input 'x' has type Double, the model expects Float"), std::string::npos) << wrong_type;
-  const auto wrong_shape = error_of([&] { evaluator.run({torch::randn({1, 3, 4, 5})}); });
+  const auto wrong_shape = mltk::testkit::message_of_throw([&] { evaluator.run({torch::randn({1, 3, 4, 5})}); });
   EXPECT_NE(wrong_shape.find("input 'x' has shape [1, 3, 4, 5], the model expects [batch, 3, 5, 5]"),
             std::string::npos)
       << wrong_shape;
@@ -144,7 +136,7 @@ TEST(ReferenceEvaluator, RejectsInputsThatContradictTheGraph) {
 
 TEST(ReferenceEvaluator, KernelErrorsNameTheNode) {
   SingleNodeModel model("MatMul", 13, {"a", "b"});
-  const auto message = error_of([&] { model.run({torch::randn({2, 3}), torch::randn({4, 5})}); });
+  const auto message = mltk::testkit::message_of_throw([&] { model.run({torch::randn({2, 3}), torch::randn({4, 5})}); });
   EXPECT_EQ(message.rfind("MatMul node 'MatMul_under_test': ", 0), 0U) << message;
 }
 

@@ -45,16 +45,6 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected std::runtime_error";
-  return "";
-}
-
 torch::Tensor read_float32(const fs::path& file, const std::vector<int64_t>& dims) {
   const std::string bytes = mltk::read_file(file);
   torch::Tensor tensor = torch::empty(dims, torch::kFloat32);
@@ -160,11 +150,11 @@ TEST_F(OnnxRuntimeNodeLive, InputMismatchReportsOnnxRuntimeMessage) {
   const auto oracle = export_oracle();
   ASSERT_TRUE(oracle);
   OnnxRuntimeNode runtime(oracle->model);
-  const std::string message = error_of([&] { runtime.run({torch::zeros({2, 3, 8, 8})}); });
+  const std::string message = mltk::testkit::message_of_throw([&] { runtime.run({torch::zeros({2, 3, 8, 8})}); });
   EXPECT_NE(message.find("invalid dimensions"), std::string::npos) << message;
   EXPECT_NE(message.find(oracle->model.string()), std::string::npos) << message;
 
-  const std::string count = error_of([&] { runtime.run({}); });
+  const std::string count = mltk::testkit::message_of_throw([&] { runtime.run({}); });
   EXPECT_NE(count.find("expects 1 input"), std::string::npos) << count;
 }
 
@@ -186,12 +176,12 @@ TEST_F(OnnxRuntimeNodeLive, CorruptModelReportsOnnxRuntimeMessage) {
   const fs::path model = dir.path() / "corrupt.onnx";
   std::ofstream(model) << "not a protobuf";
   OnnxRuntimeNode runtime(model);
-  const std::string message = error_of([&] { runtime.run({torch::zeros({1})}); });
+  const std::string message = mltk::testkit::message_of_throw([&] { runtime.run({torch::zeros({1})}); });
   EXPECT_NE(message.find("Protobuf parsing failed"), std::string::npos) << message;
 }
 
 TEST(OnnxRuntimeNode, MissingModelFileIsNamed) {
-  const std::string message = error_of([] { OnnxRuntimeNode("/nonexistent/dir/model_xyz.onnx"); });
+  const std::string message = mltk::testkit::message_of_throw([] { OnnxRuntimeNode("/nonexistent/dir/model_xyz.onnx"); });
   EXPECT_NE(message.find("/nonexistent/dir/model_xyz.onnx"), std::string::npos) << message;
 }
 
@@ -201,7 +191,7 @@ TEST(OnnxRuntimeNode, EmptyToolsDirGivesInstallHint) {
   std::ofstream(model) << "unused";
   TempDir empty("mltk-ort-empty");
   ScopedEnv ort_dir("MLTK_ORT_DIR", empty.path().string());
-  const std::string message = error_of([&] { OnnxRuntimeNode{model}; });
+  const std::string message = mltk::testkit::message_of_throw([&] { OnnxRuntimeNode{model}; });
   EXPECT_NE(message.find("MLTK_ORT_DIR"), std::string::npos) << message;
   EXPECT_NE(message.find("cd " + empty.path().string() + " && ONNXRUNTIME_NODE_INSTALL=skip npm ci"),
             std::string::npos)
@@ -219,7 +209,7 @@ TEST(OnnxRuntimeNode, MissingNodeModulesGivesInstallHint) {
     fs::copy_file(kToolsDir / file, tools.path() / file);
   }
   ScopedEnv ort_dir("MLTK_ORT_DIR", tools.path().string());
-  const std::string message = error_of([&] { OnnxRuntimeNode{model}; });
+  const std::string message = mltk::testkit::message_of_throw([&] { OnnxRuntimeNode{model}; });
   EXPECT_NE(message.find("cd " + tools.path().string() + " && ONNXRUNTIME_NODE_INSTALL=skip npm ci"),
             std::string::npos)
       << message;
@@ -232,7 +222,7 @@ TEST(OnnxRuntimeNode, NodeMissingFromPathGivesInstallHint) {
   std::ofstream(model) << "unused";
   TempDir empty_path("mltk-ort-path");
   ScopedEnv path("PATH", empty_path.path().string());
-  const std::string message = error_of([&] { OnnxRuntimeNode{model}; });
+  const std::string message = mltk::testkit::message_of_throw([&] { OnnxRuntimeNode{model}; });
   EXPECT_NE(message.find("`node`, which is not on PATH"), std::string::npos) << message;
   EXPECT_NE(message.find("apt-get install nodejs npm"), std::string::npos) << message;
 }
