@@ -147,8 +147,10 @@ class EfficientNetImpl : public ClassifierImpl {
 
     features_ = register_module("features", features);
     avgpool_ = register_module("avgpool", torch::nn::AdaptiveAvgPool2d(1));
+    // torchvision's dropout here is in-place; on the flattened view that makes the tracer warn on
+    // every export. Out-of-place costs one [batch, channels] copy in training and is otherwise equal.
     classifier_ = register_module(
-        "classifier", torch::nn::Sequential(torch::nn::Dropout(torch::nn::DropoutOptions(dropout).inplace(true)),
+        "classifier", torch::nn::Sequential(torch::nn::Dropout(torch::nn::DropoutOptions(dropout)),
                                             torch::nn::Linear(last_out, num_classes)));
     initialise_weights();
   }
