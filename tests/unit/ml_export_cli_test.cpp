@@ -2,12 +2,16 @@
 // for the console lines of docs/ml-export.md, exit codes, the files it writes and, through ONNX
 // Runtime, that the exported file computes what the model computes.
 #include "mltk/checkpoint/checkpoint.h"
+#include "mltk/cli/app.h"
+#include "mltk/cli/export_command.h"
+#include "mltk/common/atomic_file.h"
 #include "mltk/common/subprocess.h"
 #include "mltk/models/zoo.h"
 #include "mltk/runtime/onnx_model_loader.h"
 #include "mltk/runtime/onnxruntime_node.h"
 #include "mltk/validate/verdict.h"
 
+#include "support/data_fixtures.h"
 #include "support/onnx_edit.h"
 #include "support/test_support.h"
 
@@ -15,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -238,6 +243,113 @@ TEST(MlExportCli, ValidatesWithOnnxRuntime) {
   EXPECT_TRUE(has_line(run.log, "INFO", "Runtime: onnxruntime ")) << run.log;
   EXPECT_TRUE(has_line(run.log, "SUCCESS", "✓ PASS")) << run.log;
   EXPECT_EQ(read_json(dir.file("best.validation.json"))["runtime"].get<std::string>().rfind("onnxruntime", 0), 0u);
+}
+
+// Real images: two labelled classes, one folder that is no class of the checkpoint, and a file
+// that cannot be decoded. A fixed batch of 4 makes the 6 images go through a padded last group.
+TEST(MlExportCli, ValidationDataReportsAgreementAndAccuracy) {
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
+  const std::string images = dir.file("images");
+  testkit::write_class_folders(images, {{"ants", 3}, {"bees", 2}, {"unsorted", 1}});
+  write_file_atomically(images + "/ants/broken.jpg", "not a JPEG");
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--batch_size", "4", "--validation_data", images});
+
+  ASSERT_EQ(run.exit_code, 0) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Validation data: 6 images from " + images +
+                                            " (1 could not be decoded and were skipped)")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "  Top-1 agreement: 100.00% (6/6)")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "  Accuracy on 5 labelled images: PyTorch ")) << run.log;
+  EXPECT_TRUE(has_line(run.log, "SUCCESS", "✓ PASS")) << run.log;
+
+  const auto report = read_json(dir.file("best.validation.json"))["validation_data"];
+  EXPECT_EQ(report["source"], images);
+  EXPECT_EQ(report["images"], 6);
+  EXPECT_EQ(report["labelled"], 5);
+  EXPECT_EQ(report["skipped"], nlohmann::json::array({images + "/ants/broken.jpg"}));
+  EXPECT_EQ(report["status"], "PASS");
+  EXPECT_EQ(report["model_accuracy"], report["onnx_accuracy"]);
+  EXPECT_EQ(report["candidate_shape"], nlohmann::json::array({6, 3}));
+}
+
+// A split index as ml-split writes it: paths relative to the raw/ folder beside splits/.
+TEST(MlExportCli, ValidationDataReadsASplitIndex) {
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
+  testkit::write_class_folders(dir.file("data/toy/raw"), {{"ants", 2}, {"wasps", 2}});
+  fs::create_directories(dir.file("data/toy/splits"));
+  const std::string index = dir.file("data/toy/splits/test.txt");
+  write_file_atomically(index, "ants/img_0.png\nwasps/img_1.png\n");
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--validation_data", index});
+  ASSERT_EQ(run.exit_code, 0) << run.log;
+  EXPECT_TRUE(has_line(run.log, "INFO", "Validation data: 2 images from " + index)) << run.log;
+  EXPECT_EQ(read_json(dir.file("best.validation.json"))["validation_data"]["labelled"], 2);
+
+  write_file_atomically(index, "ants/img_0.png\nants/missing.png\n");
+  const CliRun stale = ml_export({"--checkpoint_path", checkpoint, "--validation_data", index});
+  EXPECT_EQ(stale.exit_code, 1) << stale.log;
+  EXPECT_TRUE(has_line_mentioning(stale.log, "ERROR", "missing.png")) << stale.log;
+
+  EXPECT_EQ(ml_export({"--checkpoint_path", checkpoint, "--validation_data", dir.file("absent")}).exit_code, 2);
+}
+
+// The folder exists but nothing can be created in it, whoever runs the test (procfs refuses new
+// files even to root, who ignores permission bits elsewhere).
+TEST(MlExportCli, UnwritableOutputFolderIsNamed) {
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "tiny_net");
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--output_path", "/proc/self/model.onnx"});
+  EXPECT_EQ(run.exit_code, 1) << run.log;
+  EXPECT_TRUE(has_line(run.log, "ERROR", "Output folder '/proc/self' is not writable")) << run.log;
+  EXPECT_FALSE(has_line(run.log, "INFO", "Exporting to ONNX format...")) << run.log;  // checked before the export
+}
+
+// An architecture registered by a program linking mltk, with an operator the exporter cannot
+// convert: ml-export must fail naming the operator and the way out, and write nothing.
+class CumsumNetImpl : public models::ClassifierImpl {
+ public:
+  explicit CumsumNetImpl(int64_t num_classes)
+      : conv_(register_module("conv", torch::nn::Conv2d(3, 4, 3))),
+        fc_(register_module("fc", torch::nn::Linear(4, num_classes))) {}
+  torch::Tensor forward(torch::Tensor images) override {
+    return fc_(torch::cumsum(conv_(images), 1).mean({2, 3}));
+  }
+
+ private:
+  torch::nn::Conv2d conv_;
+  torch::nn::Linear fc_;
+};
+
+// Runs ml-export's command line in this process, where the test architecture is registered.
+int ml_export_in_process(std::vector<std::string> args) {
+  CLI::App app;
+  cli::ExportFlags flags;
+  cli::CommonOptions common;
+  cli::add_export_options(app, flags);
+  cli::add_common_options(app, common);
+  args.insert(args.begin(), "ml-export");
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  return cli::run(app, common, static_cast<int>(argv.size()), argv.data(), [&] { return cli::run_export_command(flags); });
+}
+
+TEST(MlExportCli, UnsupportedOperatorIsNamedWithTheRemedies) {
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    models::ModelZoo::register_architecture(
+        {"cumsum_net", models::ModelType::custom,
+         [](const models::ModelOptions& options) { return std::make_shared<CumsumNetImpl>(options.num_classes); }, ""});
+  });
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "cumsum_net");
+  const std::string log = dir.file("export.log");
+  EXPECT_EQ(ml_export_in_process({"--checkpoint_path", checkpoint, "--log_file", log}), 1);
+
+  const std::string text = read_file(log);
+  EXPECT_TRUE(has_line(text, "ERROR", "ONNX export of " + checkpoint + " failed: Unsupported operator 'aten::cumsum' at ONNX opset 14"))
+      << text;
+  EXPECT_TRUE(has_line_mentioning(text, "ERROR", "--opset_version")) << text;
+  EXPECT_FALSE(fs::exists(dir.file("best.onnx")));
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // Every architecture of the zoo exported with a dynamic batch and run in ONNX Runtime against
 // LibTorch: all of them at opset 14, one per family at the ends of the common range (11 and 17).
+// The reference evaluator runs the same files, and must agree with ONNX Runtime as well.
 #include "mltk/common/subprocess.h"
 #include "mltk/models/zoo.h"
 #include "mltk/onnx_export/exporter.h"
 #include "mltk/runtime/onnxruntime_node.h"
+#include "mltk/runtime/reference_evaluator.h"
 #include "support/test_support.h"
 
 #include <torch/torch.h>
@@ -102,6 +104,7 @@ TEST_P(ZooExport, DynamicBatchMatchesLibTorch) {
   onnx_export::export_to_onnx(*model, path, options);  // runs onnx::checker::check_model
 
   runtime::OnnxRuntimeNode runtime(path, /*intra_op_threads=*/2);
+  runtime::ReferenceEvaluator reference(path);
   for (const int64_t batch : {1, 3}) {
     SCOPED_TRACE("batch " + std::to_string(batch));
     const auto input = torch::randn({batch, 3, kImageSize, kImageSize});
@@ -116,6 +119,9 @@ TEST_P(ZooExport, DynamicBatchMatchesLibTorch) {
     EXPECT_GT(expected.std().item<double>(), 1e-3) << expected;
     if (batch > 1) EXPECT_GT((expected - expected[0]).abs().max().item<double>(), 1e-3) << "rows are identical";
     EXPECT_LE((actual - expected).abs().max().item<double>(), kTolerance) << "LibTorch " << expected << "\nORT " << actual;
+    const auto evaluated = reference.run({input}).at(0);
+    EXPECT_LE((evaluated - actual).abs().max().item<double>(), kTolerance)
+        << "reference evaluator " << evaluated << "\nORT " << actual;
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "mltk/checkpoint/checkpoint.h"
 #include "mltk/cli/app.h"
+#include "mltk/cli/validation_data.h"
 #include "mltk/common/logging.h"
 #include "mltk/models/zoo.h"
 #include "mltk/onnx_export/exporter.h"
@@ -11,6 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -29,15 +33,21 @@ void step(bool detailed, fmt::format_string<Args...> format, Args&&... args) {
   }
 }
 
-// Checked before the (slow) export so that a typo in --output_path fails at once, by name.
+// Checked before the (slow) export so that a typo in --output_path fails at once, by name. A file
+// is really created: permission bits say nothing for root, nor for read-only or special mounts.
 void require_writable_folder_for(const std::string& output_path) {
   const fs::path folder = fs::path(output_path).parent_path().empty() ? fs::path(".") : fs::path(output_path).parent_path();
   if (!fs::exists(folder))
     throw std::runtime_error("Output folder '" + folder.string() + "' does not exist (output path " + output_path + ")");
   if (!fs::is_directory(folder))
     throw std::runtime_error("Output folder '" + folder.string() + "' is not a folder (output path " + output_path + ")");
-  if (access(folder.c_str(), W_OK) != 0)
-    throw std::runtime_error("Output folder '" + folder.string() + "' is not writable (output path " + output_path + ")");
+  std::string probe = (folder / ".mltk-write-probe-XXXXXX").string();
+  const int fd = mkstemp(probe.data());
+  if (fd < 0)
+    throw std::runtime_error("Output folder '" + folder.string() + "' is not writable (output path " + output_path +
+                             "): " + std::strerror(errno));
+  close(fd);
+  fs::remove(probe);
 }
 
 models::Classifier load_model(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path,
@@ -99,6 +109,14 @@ void log_validation(const validate::ExportValidation& validation, bool detailed)
     step(detailed, "  MSE: {:.2e}", metrics->mse);
     step(detailed, "  Cosine similarity: {:.6f}", metrics->cosine_similarity);
   }
+  if (const auto& images = validation.images) {
+    step(detailed, "Validation data: {} images from {}{}", images->images, images->source,
+         images->skipped.empty() ? "" : fmt::format(" ({} could not be decoded and were skipped)", images->skipped.size()));
+    step(detailed, "  Top-1 agreement: {:.2f}% ({}/{})", 100.0 * images->agreement(), images->agreeing, images->images);
+    if (images->labelled > 0)
+      step(detailed, "  Accuracy on {} labelled images: PyTorch {:.2f}%, ONNX {:.2f}%", images->labelled,
+           100.0 * images->model_correct / images->labelled, 100.0 * images->onnx_correct / images->labelled);
+  }
   switch (validation.status) {
     case validate::Status::Pass:
       log::success("✓ PASS - ONNX export validation successful");
@@ -147,6 +165,8 @@ std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, con
   options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
   options.runtime = settings.runtime;
   options.runtime_threads = settings.runtime_threads;
+  if (!settings.validation_data.empty())
+    options.images = load_validation_data(settings.validation_data, checkpoint, job.checkpoint_path);
   const auto validation = validate::validate_export(*model, job.onnx_path, options);
   log_validation(validation, job.detailed);
   return validation.status;

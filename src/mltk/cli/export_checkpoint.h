@@ -22,6 +22,7 @@ struct ExportSettings {
   bool validate = true;
   std::string runtime = "reference";
   int runtime_threads = 0;
+  std::string validation_data;  // images, a folder or a split index; empty: random inputs only
 };
 
 struct CheckpointJob {

@@ -96,6 +96,10 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
       ->excludes(pattern);
   app.add_flag("--dynamic_axes", flags.settings.dynamic_axes,
                "Make the batch dimension symbolic; validation then also runs at a second batch size");
+  app.add_option("--validation_data", flags.settings.validation_data,
+                 "Also validate on real images: an image, a folder of images (class folders give labels) or a "
+                 "split index file such as data/NAME/splits/test.txt; reports top-1 agreement and accuracy")
+      ->check(CLI::ExistingPath);
   app.add_option("--runtime", flags.settings.runtime, "ONNX runtime used for validation (default: reference)")
       ->check(CLI::IsMember(runtime::onnx_runner_names()));
 }

@@ -4,16 +4,21 @@
 
 namespace mltk::inference {
 
+config::Config checkpoint_config(const checkpoint::Checkpoint& checkpoint, const std::string& path) {
+  auto config = checkpoint.config.empty() ? config::default_config()
+                                          : config::parse_config(checkpoint.config, path + " (config entry)");
+  config.model.input_size = static_cast<int>(checkpoint.model.input_size);
+  config.transforms.mean = checkpoint.normalization.mean;
+  config.transforms.std = checkpoint.normalization.std;
+  return config;
+}
+
 LoadedModel load_model(const std::string& path) {
   LoadedModel out;
   out.checkpoint = checkpoint::load_checkpoint(path);
   const auto& info = out.checkpoint.model;
-  out.config = out.checkpoint.config.empty() ? config::default_config()
-                                             : config::parse_config(out.checkpoint.config, path + " (config entry)");
-  out.config.model.input_size = static_cast<int>(info.input_size);
-  out.config.transforms.mean = out.checkpoint.normalization.mean;
-  out.config.transforms.std = out.checkpoint.normalization.std;
-  out.model = models::create_model({info.architecture, info.num_classes, info.input_size});
+  out.config = checkpoint_config(out.checkpoint, path);
+  out.model = models::create_model({info.architecture, info.num_classes, info.input_size, std::nullopt});
   checkpoint::load_state_dict(*out.model, out.checkpoint.model_state_dict, path);
   out.model->eval();
   return out;

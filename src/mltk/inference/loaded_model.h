@@ -20,4 +20,7 @@ struct LoadedModel {
 // Throws naming `path` when the file is unusable or its weights do not fit the architecture.
 LoadedModel load_model(const std::string& path);
 
+// The configuration as LoadedModel::config describes it, for a checkpoint read from `path`.
+config::Config checkpoint_config(const checkpoint::Checkpoint& checkpoint, const std::string& path);
+
 }  // namespace mltk::inference

@@ -14,8 +14,8 @@ ModelType model_type_from_string(const std::string& text) {
   throw std::invalid_argument("unknown model type '" + text + "' (expected 'base' or 'custom')");
 }
 
-const ModelZoo& ModelZoo::instance() {
-  static const ModelZoo zoo = [] {
+ModelZoo& ModelZoo::registry() {
+  static ModelZoo zoo = [] {
     ModelZoo z;
     register_resnet_family(z);
     register_efficientnet_family(z);
@@ -29,6 +29,10 @@ const ModelZoo& ModelZoo::instance() {
   }();
   return zoo;
 }
+
+const ModelZoo& ModelZoo::instance() { return registry(); }
+
+void ModelZoo::register_architecture(ArchitectureEntry entry) { registry().add(std::move(entry)); }
 
 void ModelZoo::add(ArchitectureEntry entry) {
   if (contains(entry.name)) throw std::logic_error("architecture registered twice: " + entry.name);

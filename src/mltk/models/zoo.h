@@ -36,6 +36,10 @@ struct ArchitectureEntry {
 class ModelZoo {
  public:
   static const ModelZoo& instance();
+  // Adds an architecture defined outside the library, so that a program linking mltk can train,
+  // export and validate its own model with the same machinery. Call it before other threads use
+  // the zoo; throws std::logic_error when the name is taken.
+  static void register_architecture(ArchitectureEntry entry);
 
   void add(ArchitectureEntry entry);
   // Throws std::invalid_argument listing the known names when `name` is not registered.
@@ -44,6 +48,7 @@ class ModelZoo {
   std::vector<std::string> names() const;  // in registration order
 
  private:
+  static ModelZoo& registry();
   std::vector<ArchitectureEntry> entries_;
 };
 

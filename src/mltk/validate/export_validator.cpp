@@ -108,6 +108,10 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
     validation.status = std::max(validation.status, report.verdict.status);
     validation.batches.push_back({batch_size, std::move(report)});
   }
+  if (options.images) {
+    validation.images = validate_on_images(model, *runner, *options.images, file.fixed_batch);
+    validation.status = std::max(validation.status, validation.images->report.verdict.status);
+  }
 
   validation.report_path = validation_report_path(onnx_path);
   write_file_atomically(validation.report_path, to_json(validation).dump(2) + "\n");
@@ -115,9 +119,12 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
 }
 
 std::optional<Metrics> worst_metrics(const ExportValidation& validation) {
+  std::vector<const Report*> reports;
+  for (const auto& batch : validation.batches) reports.push_back(&batch.report);
+  if (validation.images) reports.push_back(&validation.images->report);
   std::optional<Metrics> worst;
-  for (const auto& batch : validation.batches) {
-    const auto& metrics = batch.report.comparison.metrics;
+  for (const auto* report : reports) {
+    const auto& metrics = report->comparison.metrics;
     if (!metrics) continue;
     if (!worst) {
       worst = metrics;
@@ -147,7 +154,8 @@ nlohmann::json to_json(const ExportValidation& validation) {
           {"dynamic_batch", validation.dynamic_batch},
           {"input_shape", validation.input_shape},
           {"status", to_string(validation.status)},
-          {"batches", std::move(batches)}};
+          {"batches", std::move(batches)},
+          {"validation_data", validation.images ? to_json(*validation.images) : nlohmann::json()}};
 }
 
 }  // namespace mltk::validate

@@ -1,8 +1,9 @@
 #pragma once
 // Checks that an exported ONNX file computes what the LibTorch model computes: both run on the
-// same seeded random batches and their logits are compared with the metrics and verdict of
-// verdict.h. The full report is also written as JSON beside the ONNX file.
+// same seeded random batches, and optionally on real images, and their logits are compared with
+// the metrics and verdict of verdict.h. The full report is also written as JSON beside the ONNX file.
 #include "mltk/models/classifier.h"
+#include "mltk/validate/image_validation.h"
 #include "mltk/validate/verdict.h"
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,7 @@ struct ExportValidationOptions {
   std::vector<int64_t> input_shape{3, 224, 224};  // C, H, W expected by the model
   std::string runtime = "reference";              // see runtime::make_onnx_runner
   int runtime_threads = 0;
+  std::optional<ValidationImages> images;         // real images to compare on as well
 };
 
 struct BatchValidation {
@@ -42,13 +44,14 @@ struct ExportValidation {
   bool dynamic_batch = false;
   std::vector<int64_t> input_shape;
   std::vector<BatchValidation> batches;
-  Status status = Status::Pass;  // the worst status over `batches`
+  std::optional<ImageValidation> images;  // present when real images were given
+  Status status = Status::Pass;           // the worst status over `batches` and `images`
   std::string report_path;       // where the JSON report was written
 };
 
 // Runs `model` (in eval mode, without gradients) and the ONNX file on the same inputs at the
-// file's batch size, plus kDynamicCheckBatchSize when the batch dimension is symbolic, then
-// writes the JSON report to validation_report_path(onnx_path). Throws std::runtime_error naming
+// file's batch size, plus kDynamicCheckBatchSize when the batch dimension is symbolic, and on
+// `options.images` when given, then writes the JSON report to validation_report_path(onnx_path). Throws std::runtime_error naming
 // the file when it cannot be loaded or its input shape does not match `options.input_shape`.
 ExportValidation validate_export(models::ClassifierImpl& model, const std::string& onnx_path,
                                  const ExportValidationOptions& options);
@@ -56,12 +59,13 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
 // <folder>/<stem>.validation.json for <folder>/<stem>.onnx.
 std::string validation_report_path(const std::string& onnx_path);
 
-// The worst value of each headline metric over all batches (largest max abs diff and MSE,
-// smallest cosine); absent when no batch could be compared.
+// The worst value of each headline metric over all batches and the real images (largest max abs
+// diff and MSE, smallest cosine); absent when nothing could be compared.
 std::optional<Metrics> worst_metrics(const ExportValidation& validation);
 
 // {"onnx_path", "runtime", "seed", "dynamic_batch", "input_shape", "status",
-//  "batches": [{"batch_size", ...verdict.h's to_json(Report)}]}
+//  "batches": [{"batch_size", ...verdict.h's to_json(Report)}],
+//  "validation_data": image_validation.h's to_json(ImageValidation) or null}
 nlohmann::json to_json(const ExportValidation& validation);
 
 }  // namespace mltk::validate

@@ -1,0 +1,62 @@
+#include "mltk/cli/validation_data.h"
+
+#include "mltk/checkpoint/checkpoint.h"
+#include "mltk/inference/image_predictions.h"
+#include "mltk/inference/loaded_model.h"
+#include "mltk/train/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+namespace mltk::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Large enough to keep both runtimes busy, small enough that a batch of 224x224 images stays
+// around 10 MB.
+constexpr int64_t kValidationBatchSize = 16;
+
+int64_t label_from_folder(const std::string& image_path, const std::vector<std::string>& class_names) {
+  const auto folder = fs::path(image_path).parent_path().filename().string();
+  const auto found = std::find(class_names.begin(), class_names.end(), folder);
+  return found == class_names.end() ? -1 : found - class_names.begin();
+}
+
+std::vector<data::Sample> samples_of_images(const std::string& path, const std::vector<std::string>& class_names) {
+  std::vector<data::Sample> samples;
+  for (const auto& image : inference::collect_images({path}))
+    samples.push_back({image, label_from_folder(image, class_names)});
+  return samples;
+}
+
+// ml-split writes <dataset>/splits/*.txt beside <dataset>/raw, which makes the index usable from
+// any working directory; the configuration's data_dir is the fallback for indexes kept elsewhere.
+std::string raw_folder_for_index(const std::string& index_file, const config::Config& config) {
+  const auto beside = fs::absolute(index_file).parent_path().parent_path() / "raw";
+  if (fs::is_directory(beside)) return beside.string();
+  return train::dataset_layout(config).raw_dir;
+}
+
+}  // namespace
+
+validate::ValidationImages load_validation_data(const std::string& path, const checkpoint::Checkpoint& checkpoint,
+                                                const std::string& checkpoint_path) {
+  if (!fs::exists(path)) throw std::runtime_error("--validation_data " + path + " does not exist");
+  const auto config = inference::checkpoint_config(checkpoint, checkpoint_path);
+  const bool is_index = fs::is_regular_file(path) && fs::path(path).extension() == ".txt";
+  auto samples = is_index ? data::read_index(path, raw_folder_for_index(path, config), checkpoint.class_names)
+                          : samples_of_images(path, checkpoint.class_names);
+  if (samples.empty())
+    throw std::runtime_error("--validation_data " + path + " holds no image file");
+
+  data::LoaderOptions options;
+  options.batch_size = kValidationBatchSize;
+  options.num_workers = config.data.num_workers;
+  auto loader = std::make_shared<data::DataLoader>(std::move(samples), std::make_shared<const data::EvalTransform>(config),
+                                                   options);
+  return {path, std::move(loader)};
+}
+
+}  // namespace mltk::cli
