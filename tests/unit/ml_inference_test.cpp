@@ -92,4 +92,23 @@ TEST_F(MlInference, MissingSplitFileSaysHowToCreateIt) {
   EXPECT_NE(result.err.find("ml-split"), std::string::npos) << result.err;
 }
 
+// The exported file evaluated through the reference evaluator must classify the test split exactly
+// as the checkpoint does: same accuracy, same confusion matrix.
+TEST_F(MlInference, OnnxPathReportsWhatTheCheckpointReports) {
+  const auto exported = testkit::run_tool("ml-export", {"--checkpoint_path", best(), "--no-validate"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const auto onnx = dir_->file("runs/shapes_custom_fold_0/weights/best.onnx");
+  const auto from_onnx = testkit::run_tool("ml-inference", {"--onnx_path", onnx});
+  ASSERT_EQ(from_onnx.exit_code, 0) << from_onnx.err;
+  const auto from_checkpoint = testkit::run_tool("ml-inference", {"--checkpoint_path", best()});
+  ASSERT_EQ(from_checkpoint.exit_code, 0) << from_checkpoint.err;
+
+  const auto weights = dir_->file("runs/shapes_custom_fold_0/weights/");
+  const auto onnx_report = nlohmann::json::parse(read_file(weights + "best.onnx_test_report.json"));
+  const auto checkpoint_report = nlohmann::json::parse(read_file(weights + "best.test_report.json"));
+  EXPECT_EQ(onnx_report["num_samples"], checkpoint_report["num_samples"]);
+  EXPECT_EQ(onnx_report["confusion_matrix"], checkpoint_report["confusion_matrix"]);
+  EXPECT_EQ(onnx_report["accuracy"], checkpoint_report["accuracy"]);
+}
+
 }  // namespace

@@ -183,4 +183,35 @@ TEST_F(TrainingRun, MissingIndexedFilesFailAndCorruptedImagesAreSkipped) {
   EXPECT_NE(result.err.find(first_line), std::string::npos) << result.err;
 }
 
+// The shapes are learnt within a few epochs, after which validation accuracy cannot improve: with a
+// patience of 2 the run must stop long before its 40 epochs, and say why.
+TEST_F(TrainingRun, EarlyStoppingEndsARunThatStoppedImproving) {
+  // The optimization text follows the training section, so indented lines still belong to it.
+  write_config("patient.yaml", testkit::shapes_config(data_dir(), "shapes", kSide, "tiny_net",
+                                                      std::string("  early_stopping:\n    patience: 2\n") +
+                                                          testkit::kAdamNoSchedule));
+  const auto result = train({"--config", config("patient.yaml"), "--num_epochs", "40"}, dir_->file("runs_patient"));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("Early stopping: val_accuracy has not improved for 2 epochs"), std::string::npos)
+      << result.err;
+  const auto history = nlohmann::json::parse(read_file(dir_->file("runs_patient/shapes_custom_fold_0/metrics.json")));
+  ASSERT_LT(history.size(), 40u);
+  // The last two epochs did not beat the best before them.
+  double best_before = 0.0;
+  for (size_t i = 0; i + 2 < history.size(); ++i) best_before = std::max(best_before, history[i]["val_accuracy"].get<double>());
+  for (size_t i = history.size() - 2; i < history.size(); ++i)
+    EXPECT_LE(history[i]["val_accuracy"].get<double>(), best_before) << history.dump();
+}
+
+// The largest learning rate the schema accepts (10), with momentum 0.99, makes the loss overflow;
+// the run must stop with the reason and the remedy rather than train on, and exit with 1.
+TEST_F(TrainingRun, ADivergedLossStopsTheRunWithTheRemedy) {
+  write_config("diverge.yaml",
+               testkit::shapes_config(data_dir(), "shapes", kSide, "tiny_net",
+                                      "optimizer:\n  name: sgd\n  lr: 10\n  momentum: 0.99\nscheduler:\n  name: none\n"));
+  const auto result = train({"--config", config("diverge.yaml"), "--num_epochs", "5"}, dir_->file("runs_diverge"));
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find("training diverged; lower optimizer.lr"), std::string::npos) << result.err;
+}
+
 }  // namespace
