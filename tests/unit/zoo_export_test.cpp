@@ -41,10 +41,7 @@ std::vector<ZooCase> zoo_cases() {
 // Fresh initialisation leaves BatchNorm at mean 0 / variance 1, which does not match the actual
 // activations: in eval mode the signal of deep MobileNets/EfficientNets then vanishes and every
 // input gives the same logits. One train-mode pass with momentum 1 sets the statistics to those
-// of a batch, as training would. It must come after perturb_weights: statistics of the weights
-// before perturbation no longer match, and through the depth of efficientnet_b1..b3 the mismatch
-// makes the model so ill-conditioned that float32 itself is off by up to 0.04 from float64
-// (checked in torchvision), which no export comparison could pass.
+// of a batch, as training would.
 void calibrate_batch_norms(models::ClassifierImpl& model) {
   torch::NoGradGuard no_grad;
   for (auto& module : model.modules())
@@ -57,7 +54,7 @@ void calibrate_batch_norms(models::ClassifierImpl& model) {
 // Zero heads, 1e-6 layer scales and unit BatchNorm affines could be mishandled by the exported
 // graph and still match. Every parameter is perturbed: those initialised to a constant by 0.1, the
 // others by 10% of their own spread so that activations keep their scale in deep stacks. BatchNorm
-// statistics are buffers, not parameters: calibrate_batch_norms sets them afterwards.
+// statistics are buffers, not parameters.
 void perturb_weights(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   auto perturb = [](torch::Tensor& tensor) {
@@ -82,6 +79,40 @@ void normalize_logit_scale(models::ClassifierImpl& model) {
   head->bias.div_(spread);
 }
 
+// How far the model's own float32 output strays from its float64 output on `input`: an export can
+// only be compared to 1e-4 on a model whose float32 rounding stays well below that.
+double float32_rounding_error(models::ClassifierImpl& model, const torch::Tensor& input) {
+  torch::NoGradGuard no_grad;
+  const auto single = model.forward(input).to(torch::kDouble);
+  model.to(torch::kDouble);
+  const auto reference = model.forward(input.to(torch::kDouble));
+  model.to(torch::kFloat);  // float -> double -> float is exact
+  return (single - reference).abs().max().item<double>();
+}
+
+// A perturbed, calibrated, unit-logit model whose float32 rounding error is below kTolerance / 10.
+// Calibrating before or after the perturbation both give realistic statistics, yet which of the
+// two leaves float32 accurate depends on the architecture (checked in torchvision: calibrated
+// first, efficientnet_b3 strays by 0.04; perturbed first, resnet152 strays by 1e-3), so both
+// orders are tried.
+models::Classifier well_conditioned_model(const std::string& architecture) {
+  const auto probe = torch::randn({3, 3, kImageSize, kImageSize});
+  double error = 0.0;
+  for (const bool calibrate_first : {true, false}) {
+    torch::manual_seed(0);
+    auto model = models::create_model({architecture, 2, kImageSize, std::nullopt});
+    if (calibrate_first) calibrate_batch_norms(*model);
+    perturb_weights(*model);
+    if (!calibrate_first) calibrate_batch_norms(*model);
+    normalize_logit_scale(*model);
+    error = float32_rounding_error(*model, probe);
+    if (error <= kTolerance / 10) return model;
+  }
+  ADD_FAILURE() << architecture << ": no test model found whose float32 output is within " << kTolerance / 10
+                << " of float64 (last: " << error << ")";
+  return nullptr;
+}
+
 class ZooExport : public ::testing::TestWithParam<ZooCase> {
  protected:
   void SetUp() override { MLTK_REQUIRE_ONNXRUNTIME(); }
@@ -89,11 +120,8 @@ class ZooExport : public ::testing::TestWithParam<ZooCase> {
 
 TEST_P(ZooExport, DynamicBatchMatchesLibTorch) {
   const auto& [architecture, opset] = GetParam();
-  torch::manual_seed(0);
-  auto model = models::create_model({architecture, 2, kImageSize, std::nullopt});
-  perturb_weights(*model);
-  calibrate_batch_norms(*model);
-  normalize_logit_scale(*model);
+  auto model = well_conditioned_model(architecture);
+  ASSERT_TRUE(model);
 
   TempDir dir("mltk-zoo-export");
   const auto path = dir.file(architecture + ".onnx");

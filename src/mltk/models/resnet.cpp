@@ -48,11 +48,14 @@ class BasicBlockImpl : public torch::nn::Module {
     if (downsample_) register_module("downsample", downsample_);
   }
 
+  // In place where torchvision is (ReLU(inplace=True), out += identity): batch norm's backward
+  // needs its input, not its output, so overwriting the output saves one activation per step of
+  // training memory.
   torch::Tensor forward(torch::Tensor x) {
-    auto out = torch::relu(bn1_(conv1_(x)));
+    auto out = bn1_(conv1_(x)).relu_();
     out = bn2_(conv2_(out));
-    const auto identity = downsample_ ? downsample_->forward(x) : x;
-    return torch::relu(out + identity);
+    out += downsample_ ? downsample_->forward(x) : x;
+    return out.relu_();
   }
 
  private:
@@ -80,12 +83,13 @@ class BottleneckImpl : public torch::nn::Module {
     if (downsample_) register_module("downsample", downsample_);
   }
 
+  // In place where torchvision is, as in BasicBlock.
   torch::Tensor forward(torch::Tensor x) {
-    auto out = torch::relu(bn1_(conv1_(x)));
-    out = torch::relu(bn2_(conv2_(out)));
+    auto out = bn1_(conv1_(x)).relu_();
+    out = bn2_(conv2_(out)).relu_();
     out = bn3_(conv3_(out));
-    const auto identity = downsample_ ? downsample_->forward(x) : x;
-    return torch::relu(out + identity);
+    out += downsample_ ? downsample_->forward(x) : x;
+    return out.relu_();
   }
 
  private:
@@ -111,7 +115,7 @@ class ResNetImpl : public ClassifierImpl {
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = maxpool_(torch::relu(bn1_(conv1_(x))));
+    x = maxpool_(bn1_(conv1_(x)).relu_());
     x = layer1_->forward(x);
     x = layer2_->forward(x);
     x = layer3_->forward(x);

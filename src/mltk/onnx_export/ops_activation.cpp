@@ -69,6 +69,9 @@ std::string convert_leaky_relu(ConversionContext& ctx) {
 
 void register_activation_ops(ConverterRegistry& registry) {
   registry["aten::relu"] = unary_converter("Relu");
+  // A trace rebinds every later use of an in-place operator's operand to the operator's output,
+  // so the in-place forms convert like the out-of-place ones.
+  registry["aten::relu_"] = registry["aten::relu"];
   registry["aten::sigmoid"] = unary_converter("Sigmoid");
   registry["aten::tanh"] = unary_converter("Tanh");
   registry["aten::hardsigmoid"] = convert_hardsigmoid;

@@ -83,6 +83,7 @@ std::string convert_sum(ConversionContext& ctx) {
 
 void register_arithmetic_ops(ConverterRegistry& registry) {
   registry["aten::add"] = convert_add;
+  registry["aten::add_"] = convert_add;  // in place: see aten::relu_ in ops_activation.cpp
   registry["aten::sub"] = convert_sub;
   registry["aten::mul"] = convert_mul;
   registry["aten::div"] = convert_div;
