@@ -76,14 +76,16 @@ struct DataLoader::Impl {
     std::vector<torch::Tensor> images;
     std::vector<int64_t> labels;
     for (size_t index : indices) {
-      const DecodedImage decoded = decode_image(samples[index].path, transform->min_input_short_side());
-      if (!decoded.ok()) {
+      Random rng = Random::for_sample(options.seed, batch_epoch, index);
+      const FileBytes file = read_file_bytes(samples[index].path);
+      const TransformedImage image = file.ok() ? transform->decode_and_transform(file.bytes, rng)
+                                               : TransformedImage{{}, file.error};
+      if (!image.ok()) {
         if (mark_undecodable(index))
-          log::warning("Skipping image that cannot be decoded: {} ({})", samples[index].path, decoded.error);
+          log::warning("Skipping image that cannot be decoded: {} ({})", samples[index].path, image.error);
         continue;
       }
-      Random rng = Random::for_sample(options.seed, batch_epoch, index);
-      images.push_back((*transform)(decoded.rgb, rng));
+      images.push_back(image.tensor);
       labels.push_back(samples[index].label);
       batch.sample_indices.push_back(index);
     }
