@@ -9,9 +9,12 @@
 namespace mltk::data {
 namespace {
 
-// Enlarging goes through OpenCV's INTER_LINEAR, which matches PIL up to rounding. Shrinking needs
-// PIL's antialiasing: OpenCV's INTER_LINEAR samples only 2x2 neighbours and aliases, and
-// INTER_AREA (box filter) is both a different filter and slow at non-integer ratios.
+// The eval transform's resize. PIL's bilinear resize (what torchvision uses on PIL images) is
+// antialiased; OpenCV's INTER_LINEAR samples only 2x2 neighbours and aliases when shrinking, so
+// shrinking uses INTER_AREA (box filter over the covered area), the closest OpenCV offers.
+// Enlarging uses INTER_LINEAR, which matches PIL up to rounding. (The train crop is resized by
+// resize_bilinear_antialiased, PIL's own algorithm, which INTER_AREA is also much slower than at
+// non-integer ratios.)
 cv::Mat resize_to(const cv::Mat& rgb, int width, int height) {
   cv::Mat out;
   const bool shrinking = width <= rgb.cols && height <= rgb.rows;
