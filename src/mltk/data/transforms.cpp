@@ -267,9 +267,18 @@ torch::Tensor color_jitter(const torch::Tensor& chw, const ColorJitterOptions& o
 
 torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 3>& mean,
                                    const std::array<double, 3>& std) {
+  auto tensor = torch::empty({3, rgb.rows, rgb.cols}, torch::kFloat32);
+  write_normalized(rgb, mean, std, tensor);
+  return tensor;
+}
+
+void write_normalized(const cv::Mat& rgb, const std::array<double, 3>& mean, const std::array<double, 3>& std,
+                      torch::Tensor& out) {
   const int height = rgb.rows, width = rgb.cols;
-  auto tensor = torch::empty({3, height, width}, torch::kFloat32);
-  float* out = tensor.data_ptr<float>();
+  if (out.sizes() != torch::IntArrayRef{3, height, width} || !out.is_contiguous() || out.dtype() != torch::kFloat32)
+    throw std::invalid_argument("write_normalized: the output must be a contiguous float tensor of shape [3, " +
+                                std::to_string(height) + ", " + std::to_string(width) + "]");
+  float* values = out.data_ptr<float>();
   const size_t plane = static_cast<size_t>(height) * width;
   std::array<float, 3> scale{}, offset{};
   for (int c = 0; c < 3; ++c) {
@@ -280,10 +289,9 @@ torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 
     const uchar* row = rgb.ptr<uchar>(y);
     for (int x = 0; x < width; ++x) {
       const size_t at = static_cast<size_t>(y) * width + x;
-      for (int c = 0; c < 3; ++c) out[c * plane + at] = row[3 * x + c] * scale[c] + offset[c];
+      for (int c = 0; c < 3; ++c) values[c * plane + at] = row[3 * x + c] * scale[c] + offset[c];
     }
   }
-  return tensor;
 }
 
 TrainTransform::TrainTransform(const config::Config& config)
@@ -292,19 +300,22 @@ TrainTransform::TrainTransform(const config::Config& config)
       jitter_{config.transforms.brightness, config.transforms.contrast, config.transforms.saturation,
               config.transforms.hue} {}
 
-TransformedImage ImageTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng) const {
+std::string ImageTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const {
   const DecodedImage decoded = decode_image(file, min_input_short_side());
-  if (!decoded.ok()) return {{}, decoded.error};
-  return {(*this)(decoded.rgb, rng), ""};
+  if (!decoded.ok()) return decoded.error;
+  out.copy_((*this)(decoded.rgb, rng));
+  return "";
 }
 
 torch::Tensor TrainTransform::operator()(const cv::Mat& rgb, Random& rng) const {
-  return flip_jitter_normalize(random_resized_crop(rgb, size_, options_.crop_scale, options_.crop_ratio, rng), rng);
+  auto tensor = torch::empty({3, size_, size_}, torch::kFloat32);
+  flip_jitter_normalize(random_resized_crop(rgb, size_, options_.crop_scale, options_.crop_ratio, rng), rng, tensor);
+  return tensor;
 }
 
-TransformedImage TrainTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng) const {
+std::string TrainTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const {
   const auto full_size = jpeg_size(file);
-  if (!full_size) return ImageTransform::decode_and_transform(file, rng);
+  if (!full_size) return ImageTransform::decode_and_transform(file, rng, out);
   // The box is drawn on the image OpenCV would have decoded (reduced as decode_image reduces it),
   // so the draws are the same whichever path decodes the file.
   const int reduction = reduced_decode_factor(full_size->width, full_size->height, min_input_short_side());
@@ -314,19 +325,23 @@ TransformedImage TrainTransform::decode_and_transform(const std::vector<uchar>& 
   const DecodedImage crop = decode_resized_crop(file, reduction, box, size_);
   if (!crop.ok()) {
     rng = before_crop;
-    return ImageTransform::decode_and_transform(file, rng);
+    return ImageTransform::decode_and_transform(file, rng, out);
   }
-  return {flip_jitter_normalize(crop.rgb, rng), ""};
+  flip_jitter_normalize(crop.rgb, rng, out);
+  return "";
 }
 
-torch::Tensor TrainTransform::flip_jitter_normalize(const cv::Mat& crop, Random& rng) const {
+void TrainTransform::flip_jitter_normalize(const cv::Mat& crop, Random& rng, torch::Tensor& out) const {
   cv::Mat image = crop;
   if (rng.bernoulli(options_.horizontal_flip)) image = horizontal_flip(image);
-  if (!jitter_.enabled()) return to_normalized_tensor(image, options_.mean, options_.std);
+  if (!jitter_.enabled()) {
+    write_normalized(image, options_.mean, options_.std, out);
+    return;
+  }
   const torch::Tensor unit = color_jitter(to_normalized_tensor(image, {0, 0, 0}, {1, 1, 1}), jitter_, rng);
   const auto mean = torch::tensor({options_.mean[0], options_.mean[1], options_.mean[2]}, torch::kFloat32);
   const auto std = torch::tensor({options_.std[0], options_.std[1], options_.std[2]}, torch::kFloat32);
-  return (unit - mean.view({3, 1, 1})) / std.view({3, 1, 1});
+  out.copy_((unit - mean.view({3, 1, 1})) / std.view({3, 1, 1}));
 }
 
 int TrainTransform::min_input_short_side() const {

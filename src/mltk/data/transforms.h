@@ -13,22 +13,19 @@
 
 namespace mltk::data {
 
-// A transformed image, or the reason its file could not be decoded.
-struct TransformedImage {
-  torch::Tensor tensor;  // float CHW; undefined on failure
-  std::string error;     // empty on success
-  bool ok() const { return error.empty(); }
-};
-
 // Turns a decoded RGB uint8 image into a normalized float CHW tensor.
 class ImageTransform {
  public:
   virtual ~ImageTransform() = default;
   virtual torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const = 0;
-  // Decodes an image file's bytes and transforms the result, never throwing on bad files. This
-  // decodes the whole image (reduced to min_input_short_side()); transforms that use only part of
-  // it override this to decode less, drawing the same random numbers as operator().
-  virtual TransformedImage decode_and_transform(const std::vector<uchar>& file, Random& rng) const;
+  // Height and width of the tensors it produces.
+  virtual int output_size() const = 0;
+  // Decodes an image file's bytes and writes the transformed image into `out` (float
+  // [3, output_size, output_size], typically a slice of a batch, so nothing is copied again).
+  // Returns why the file could not be decoded, or "" on success; never throws on bad files. This
+  // decodes the whole image (reduced to min_input_short_side()); transforms that use only part
+  // of it override this to decode less, drawing the same random numbers as operator().
+  virtual std::string decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const;
   // The smallest short side the input needs to keep full quality; decoders may reduce larger
   // images down to it. 0: decode at full size.
   virtual int min_input_short_side() const { return 0; }
@@ -68,6 +65,9 @@ torch::Tensor color_jitter(const torch::Tensor& chw, const ColorJitterOptions& o
 // ToTensor + Normalize: uint8 HWC RGB -> float CHW, (x / 255 - mean) / std.
 torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 3>& mean,
                                    const std::array<double, 3>& std);
+// The same into `out`, a contiguous float [3, rows, cols] tensor.
+void write_normalized(const cv::Mat& rgb, const std::array<double, 3>& mean, const std::array<double, 3>& std,
+                      torch::Tensor& out);
 
 // RandomResizedCrop(model.input_size, crop_scale, crop_ratio) + RandomHorizontalFlip +
 // ColorJitter (when any factor is set) + ToTensor + Normalize.
@@ -75,14 +75,15 @@ class TrainTransform : public ImageTransform {
  public:
   explicit TrainTransform(const config::Config& config);
   torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
+  int output_size() const override { return size_; }
   // JPEGs: draws the crop box from the size in the file's header, then decodes only that box
   // (decode_resized_crop). Other files, and JPEGs libjpeg rejects, go through OpenCV.
-  TransformedImage decode_and_transform(const std::vector<uchar>& file, Random& rng) const override;
+  std::string decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const override;
   int min_input_short_side() const override;
 
  private:
-  // RandomHorizontalFlip + ColorJitter + ToTensor + Normalize of the resized crop.
-  torch::Tensor flip_jitter_normalize(const cv::Mat& crop, Random& rng) const;
+  // RandomHorizontalFlip + ColorJitter + ToTensor + Normalize of the resized crop, into `out`.
+  void flip_jitter_normalize(const cv::Mat& crop, Random& rng, torch::Tensor& out) const;
 
   int size_;
   config::Config::Transforms options_;
@@ -94,6 +95,7 @@ class EvalTransform : public ImageTransform {
  public:
   explicit EvalTransform(const config::Config& config);
   torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
+  int output_size() const override { return size_; }
   int min_input_short_side() const override { return resize_; }
 
  private:
