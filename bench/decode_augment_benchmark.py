@@ -61,7 +61,7 @@ def main():
     ours, python = ours_images / ours_seconds, py_images / py_seconds
     print("| pipeline (%d workers, %d epochs) | images | seconds | img/s |" % (args.workers, args.epochs))
     print("|---|---|---|---|")
-    print("| mltk DataLoader (OpenCV) | %d | %.2f | %.0f |" % (ours_images, ours_seconds, ours))
+    print("| mltk DataLoader (libjpeg-turbo crop decode) | %d | %.2f | %.0f |" % (ours_images, ours_seconds, ours))
     print("| torchvision ImageFolder + DataLoader (PIL) | %d | %.2f | %.0f |" % (py_images, py_seconds, python))
     print("\nours / Python: %.2fx" % (ours / python))
 

@@ -2,8 +2,10 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace mltk::testkit {
@@ -12,6 +14,16 @@ void write_solid_image(const std::string& path, cv::Vec3b rgb, int width, int he
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   const cv::Mat bgr(height, width, CV_8UC3, cv::Scalar(rgb[2], rgb[1], rgb[0]));
   if (!cv::imwrite(path, bgr)) throw std::runtime_error("cannot write test image " + path);
+}
+
+void write_jpeg_without_image(const std::string& path) {
+  std::vector<uchar> bytes;
+  cv::imencode(".jpg", cv::Mat(48, 64, CV_8UC3, cv::Scalar(50, 100, 200)), bytes);
+  const uchar start_of_scan[] = {0xFF, 0xDA};
+  const auto scan = std::search(bytes.begin(), bytes.end(), std::begin(start_of_scan), std::end(start_of_scan));
+  bytes.erase(scan, bytes.end());
+  bytes.insert(bytes.end(), {0xFF, 0xD9});  // end of image
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 cv::Vec3b label_colour(int label) {

@@ -11,6 +11,9 @@ namespace mltk::testkit {
 
 // Writes a width x height image of one RGB colour (PNG, or whatever the extension selects).
 void write_solid_image(const std::string& path, cv::Vec3b rgb, int width = 40, int height = 30);
+// Writes a JPEG whose headers (size included) are intact but which holds no image data: the
+// header says "JPEG", every decoder fails.
+void write_jpeg_without_image(const std::string& path);
 
 // Creates <root>/<class>/img_<i>.png for each class with the given number of images, each filled
 // with label_colour(label) so that the pixels tell which class an image came from.

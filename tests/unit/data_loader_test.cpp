@@ -144,6 +144,21 @@ TEST(DataLoader, UndecodableImageIsSkippedOnceWithoutShiftingLabels) {
       EXPECT_EQ(batch.labels[static_cast<int64_t>(i)].item<int64_t>(), samples[batch.sample_indices[i]].label);
 }
 
+TEST(DataLoader, JpegWithoutImageDataIsSkippedOnceByTheTrainTransform) {
+  TempDir dir;
+  auto samples = colour_dataset(dir);
+  // The train transform reads the crop box from the header, which is intact, before decoding fails.
+  testkit::write_jpeg_without_image(dir.file("raw/c/empty.jpg"));
+  samples.insert(samples.begin() + 5, Sample{dir.file("raw/c/empty.jpg"), 2});
+  DataLoader loader(samples, train_transform(), options(8, true, 2));
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    size_t delivered = 0;
+    for (const auto& batch : run_epoch(loader, epoch)) delivered += batch.sample_indices.size();
+    EXPECT_EQ(delivered, 44u);
+  }
+  EXPECT_EQ(loader.skipped_files(), std::vector<std::string>{dir.file("raw/c/empty.jpg")});
+}
+
 TEST(DataLoader, HymenopteraTrainGifIsReportedOnceAndSkipped) {
   MLTK_REQUIRE_HYMENOPTERA();
   const std::string raw = testkit::hymenoptera_dir();

@@ -1,5 +1,5 @@
-// Transforms: the evaluation pipeline against torchvision, and the random train transforms'
-// sampling statistics.
+// Transforms: the evaluation pipeline and the train crop decoding against torchvision, and the
+// random train transforms' sampling statistics.
 #include "mltk/common/subprocess.h"
 #include "mltk/data/image_io.h"
 #include "mltk/data/transforms.h"
@@ -50,6 +50,99 @@ TEST(Transforms, EvalTransformMatchesTorchvisionOnRealJpegs) {
     const double mean_abs = (ours - expected).abs().mean().item<double>();
     EXPECT_LT(mean_abs, kMeanAbsBound) << name;
     std::cout << name << ": mean |ours - torchvision| = " << mean_abs << "\n";
+  }
+}
+
+std::vector<uchar> file_bytes(const std::string& path) {
+  const auto file = data::read_file_bytes(path);
+  EXPECT_TRUE(file.ok()) << path << ": " << file.error;
+  return file.bytes;
+}
+
+// torchvision's resized_crop of `box` of `image` (PIL decode in full, crop, bilinear resize).
+cv::Mat pil_resized_crop(const std::string& image, const data::CropBox& box, int size) {
+  TempDir dir;
+  const std::string shape = testkit::run_oracle(
+      "resized_crop.py", {image, dir.file("crop.bin"), std::to_string(box.top), std::to_string(box.left),
+                          std::to_string(box.height), std::to_string(box.width), std::to_string(size)});
+  EXPECT_EQ(shape, std::to_string(size) + " " + std::to_string(size) + "\n");
+  const std::string bytes = read_file(dir.file("crop.bin"));
+  cv::Mat rgb(size, size, CV_8UC3);
+  EXPECT_EQ(bytes.size(), rgb.total() * 3);
+  std::memcpy(rgb.data, bytes.data(), std::min(bytes.size(), rgb.total() * 3));
+  return rgb;
+}
+
+double mean_abs_difference(const cv::Mat& a, const cv::Mat& b) {
+  const cv::Scalar per_channel = cv::mean(cv::abs(a - b) + cv::abs(b - a));  // saturating uint8 |a - b|
+  return (per_channel[0] + per_channel[1] + per_channel[2]) / 3.0;
+}
+
+const char* const kJpeg444 = "train/ants/0013035.jpg";                   // 768x512, no chroma subsampling
+const char* const kJpeg420 = "train/ants/175998972.jpg";                 // 479x359, 4:2:0, odd size
+const char* const kProgressiveJpeg = "train/ants/ant photos.jpg";        // 343x236, progressive 4:2:0
+const char* const kLargeJpeg = "train/ants/Nepenthes_rafflesiana_ant.jpg";  // 1488x1984, 4:4:0
+
+TEST(Transforms, BilinearResizeMatchesPil) {
+  MLTK_REQUIRE_ORACLE();
+  MLTK_REQUIRE_HYMENOPTERA();
+  const std::string image = testkit::hymenoptera_dir() + "/" + kJpeg444;
+  const auto decoded = data::decode_image(image);
+  ASSERT_TRUE(decoded.ok()) << decoded.error;
+  // Shrinking (antialiased), enlarging, and one of each along the two axes.
+  for (const data::CropBox box : {data::CropBox{40, 60, 400, 500}, data::CropBox{100, 200, 150, 180},
+                                  data::CropBox{0, 0, 512, 100}}) {
+    const cv::Mat ours = data::resize_bilinear_antialiased(
+        decoded.rgb(cv::Rect(box.left, box.top, box.width, box.height)), 224, 224);
+    const cv::Mat expected = pil_resized_crop(image, box, 224);
+    EXPECT_EQ(cv::norm(ours, expected, cv::NORM_INF), 0) << box.width << "x" << box.height;
+  }
+}
+
+TEST(Transforms, JpegCropDecodingMatchesPilCropAndResize) {
+  MLTK_REQUIRE_ORACLE();
+  MLTK_REQUIRE_HYMENOPTERA();
+  struct Case {
+    const char* image;
+    data::CropBox box;
+    double mean_abs_bound;  // grey levels
+  };
+  // Boxes under twice 224 decode at full scale: the same libjpeg pixels as PIL's, the same
+  // resize, so identical. Larger boxes decode at 1/2 or 1/4 scale, whose inverse DCT filters
+  // differently from PIL's resize of the full decode: a little blur, off by ~1-2 grey levels.
+  const Case cases[] = {
+      {kJpeg444, {100, 200, 150, 180}, 0.0},  {kJpeg420, {37, 51, 300, 260}, 0.0},
+      {kProgressiveJpeg, {10, 20, 200, 250}, 0.0}, {kLargeJpeg, {500, 300, 600, 500}, 3.0},
+      {kLargeJpeg, {300, 200, 1200, 1000}, 3.0},
+  };
+  for (const Case& c : cases) {
+    const std::string image = testkit::hymenoptera_dir() + "/" + c.image;
+    const auto ours = data::decode_resized_crop(file_bytes(image), 1, c.box, 224);
+    ASSERT_TRUE(ours.ok()) << c.image << ": " << ours.error;
+    const double mean_abs = mean_abs_difference(ours.rgb, pil_resized_crop(image, c.box, 224));
+    EXPECT_LE(mean_abs, c.mean_abs_bound) << c.image << " box " << c.box.width << "x" << c.box.height;
+    std::cout << c.image << " " << c.box.width << "x" << c.box.height << ": mean |ours - PIL| = " << mean_abs << "\n";
+  }
+}
+
+TEST(Transforms, TrainTransformDrawsTheSameCropsWhenDecodingOnlyTheCrop) {
+  MLTK_REQUIRE_HYMENOPTERA();
+  const data::TrainTransform transform(config::default_config());
+  for (const char* name : {kJpeg420, kProgressiveJpeg}) {
+    const std::string image = testkit::hymenoptera_dir() + "/" + name;
+    const auto decoded = data::decode_image(image, transform.min_input_short_side());
+    ASSERT_TRUE(decoded.ok()) << decoded.error;
+    const auto bytes = file_bytes(image);
+    // These images are under 448 pixels high, so no crop is decoded at reduced scale and both
+    // paths decode the same pixels.
+    for (uint64_t sample = 0; sample < 20; ++sample) {
+      Random whole = Random::for_sample(7, 0, sample), cropped = whole;
+      const auto expected = transform(decoded.rgb, whole);
+      torch::Tensor ours = torch::empty_like(expected);
+      ASSERT_EQ(transform.decode_and_transform(bytes, cropped, ours), "");
+      EXPECT_TRUE(torch::equal(ours, expected)) << name << " sample " << sample;
+      EXPECT_EQ(whole.engine(), cropped.engine()) << "different number of draws";
+    }
   }
 }
 
@@ -152,6 +245,39 @@ TEST(ImageIo, ReducedDecodingKeepsTheNeededShortSide) {
   const cv::Vec3b centre = decoded.rgb.at<cv::Vec3b>(100, 100);
   EXPECT_NEAR(centre[0], 200, 3);  // RGB order
   EXPECT_NEAR(centre[2], 50, 3);
+}
+
+TEST(ImageIo, RegionDecodingMatchesFullDecoding) {
+  MLTK_REQUIRE_HYMENOPTERA();
+  // 4:4:4, 4:2:0 with odd sizes (chroma upsampling at the region's edges), progressive.
+  for (const char* name : {kJpeg444, kJpeg420, kProgressiveJpeg}) {
+    const std::string image = testkit::hymenoptera_dir() + "/" + name;
+    const auto full = data::decode_image(image);
+    ASSERT_TRUE(full.ok()) << full.error;
+    const cv::Rect region(37, 21, full.rgb.cols / 2, full.rgb.rows / 2);
+    const auto part = data::decode_jpeg_region(file_bytes(image), 1, region);
+    ASSERT_TRUE(part.ok()) << part.error;
+    EXPECT_EQ(cv::norm(part.rgb, full.rgb(region), cv::NORM_INF), 0) << name;
+  }
+  // Reduced: the region of the image decode_image decodes at 1/2.
+  const std::string image = testkit::hymenoptera_dir() + "/" + kLargeJpeg;
+  const auto half = data::decode_image(image, 700);
+  ASSERT_EQ(half.rgb.cols, 744);
+  const cv::Rect region(101, 203, 500, 400);
+  const auto part = data::decode_jpeg_region(file_bytes(image), 2, region);
+  ASSERT_TRUE(part.ok()) << part.error;
+  EXPECT_EQ(cv::norm(part.rgb, half.rgb(region), cv::NORM_INF), 0);
+}
+
+TEST(ImageIo, RegionDecodingReportsBadInput) {
+  TempDir dir;
+  testkit::write_solid_image(dir.file("small.jpg"), {200, 100, 50}, 64, 48);
+  const auto bytes = file_bytes(dir.file("small.jpg"));
+  EXPECT_EQ(data::decode_jpeg_region(bytes, 1, cv::Rect(32, 24, 40, 10)).error, "crop region outside the image");
+  testkit::write_jpeg_without_image(dir.file("empty.jpg"));
+  EXPECT_NE(data::decode_jpeg_region(file_bytes(dir.file("empty.jpg")), 1, cv::Rect(0, 0, 8, 8)).error.find("libjpeg"),
+            std::string::npos);
+  EXPECT_FALSE(data::decode_jpeg_region({'n', 'o', 't'}, 1, cv::Rect(0, 0, 8, 8)).ok());
 }
 
 TEST(ImageIo, FailuresAreReportedNotThrown) {

@@ -70,25 +70,28 @@ struct DataLoader::Impl {
     return true;
   }
 
-  // Decodes and transforms one batch. Runs without the lock: it only reads state fixed for the epoch.
+  // Decodes and transforms one batch, each image written straight into its slice of the batch
+  // tensor. Runs without the lock: it only reads state fixed for the epoch.
   Batch build(const std::vector<size_t>& indices, int batch_epoch) {
+    const int64_t size = transform->output_size();
+    torch::Tensor images = torch::empty({static_cast<int64_t>(indices.size()), 3, size, size}, torch::kFloat32);
     Batch batch;
-    std::vector<torch::Tensor> images;
     std::vector<int64_t> labels;
     for (size_t index : indices) {
-      const DecodedImage decoded = decode_image(samples[index].path, transform->min_input_short_side());
-      if (!decoded.ok()) {
+      Random rng = Random::for_sample(options.seed, batch_epoch, index);
+      torch::Tensor slot = images[static_cast<int64_t>(labels.size())];
+      const FileBytes file = read_file_bytes(samples[index].path);
+      const std::string error = file.ok() ? transform->decode_and_transform(file.bytes, rng, slot) : file.error;
+      if (!error.empty()) {
         if (mark_undecodable(index))
-          log::warning("Skipping image that cannot be decoded: {} ({})", samples[index].path, decoded.error);
+          log::warning("Skipping image that cannot be decoded: {} ({})", samples[index].path, error);
         continue;
       }
-      Random rng = Random::for_sample(options.seed, batch_epoch, index);
-      images.push_back((*transform)(decoded.rgb, rng));
       labels.push_back(samples[index].label);
       batch.sample_indices.push_back(index);
     }
-    if (!images.empty()) {
-      batch.images = torch::stack(images);
+    if (!labels.empty()) {
+      batch.images = images.narrow(0, 0, static_cast<int64_t>(labels.size()));
       batch.labels = torch::tensor(labels, torch::kInt64);
     }
     return batch;

@@ -3,21 +3,98 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+// jpeglib.h needs size_t and FILE declared first.
+#include <cstddef>
+#include <cstdio>
+#include <algorithm>
+#include <csetjmp>
 #include <fstream>
-#include <iterator>
-#include <optional>
+#include <jpeglib.h>
 
 namespace mltk::data {
 namespace {
 
-struct Size {
-  int width, height;
+int reduced_read_flag(int factor) {
+  switch (factor) {
+    case 8: return cv::IMREAD_REDUCED_COLOR_8;
+    case 4: return cv::IMREAD_REDUCED_COLOR_4;
+    case 2: return cv::IMREAD_REDUCED_COLOR_2;
+    default: return cv::IMREAD_COLOR;
+  }
+}
+
+// libjpeg reports fatal errors through error_exit, which must not return; jumping back to
+// decode_jpeg_region is the only way out that C code can take.
+struct JpegErrors {
+  jpeg_error_mgr manager;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
 };
 
-// Width and height from a JPEG's start-of-frame marker, without decoding: reduced decoding only
-// pays off for JPEG (libjpeg scales during the inverse DCT; other formats are decoded in full and
-// resized by OpenCV), so this is the one header worth reading.
-std::optional<Size> jpeg_size(const std::vector<uchar>& bytes) {
+[[noreturn]] void jump_out_of_libjpeg(j_common_ptr info) {
+  auto* errors = reinterpret_cast<JpegErrors*>(info->err);
+  (*info->err->format_message)(info, errors->message);
+  std::longjmp(errors->jump, 1);
+}
+
+// Warnings (e.g. a truncated file padded with grey) would go to stderr; OpenCV ignores them too.
+void ignore_jpeg_warning(j_common_ptr) {}
+
+// The libjpeg calls of decode_jpeg_region. Kept free of local objects with destructors, because
+// an error longjmps out of it.
+void read_jpeg_region(jpeg_decompress_struct& info, const std::vector<uchar>& bytes, int reduction,
+                      const cv::Rect& region, DecodedImage& image) {
+  jpeg_mem_src(&info, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&info, TRUE);
+  if (info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK) {
+    image.error = "CMYK JPEG (libjpeg cannot convert it to RGB)";
+    return;
+  }
+  info.out_color_space = JCS_RGB;
+  info.scale_num = 1;
+  info.scale_denom = static_cast<unsigned>(reduction);
+  jpeg_start_decompress(&info);
+  if (region.x < 0 || region.y < 0 || region.width <= 0 || region.height <= 0 ||
+      region.x + region.width > static_cast<int>(info.output_width) ||
+      region.y + region.height > static_cast<int>(info.output_height)) {
+    image.error = "crop region outside the image";
+    jpeg_abort_decompress(&info);
+    return;
+  }
+  // Chroma upsampling treats the first and last decoded columns as the image's edges, so decode
+  // one iMCU (at most 16 pixels) more on each side to keep the region's edges identical to a full
+  // decode; libjpeg also widens the range to whole iMCUs. The extra columns are cut off below.
+  constexpr int kColumnMargin = 16;
+  const int first_column = std::max(region.x - kColumnMargin, 0);
+  const int end_column = std::min(region.x + region.width + kColumnMargin, static_cast<int>(info.output_width));
+  JDIMENSION left = static_cast<JDIMENSION>(first_column), width = static_cast<JDIMENSION>(end_column - first_column);
+  jpeg_crop_scanline(&info, &left, &width);
+  jpeg_skip_scanlines(&info, static_cast<JDIMENSION>(region.y));
+  image.rgb.create(region.height, static_cast<int>(width), CV_8UC3);
+  const auto end = static_cast<JDIMENSION>(region.y + region.height);
+  while (info.output_scanline < end) {
+    JSAMPROW row = image.rgb.ptr<uchar>(static_cast<int>(info.output_scanline) - region.y);
+    jpeg_read_scanlines(&info, &row, 1);
+  }
+  jpeg_abort_decompress(&info);  // the rows below the region are never decoded
+  image.rgb = image.rgb.colRange(region.x - static_cast<int>(left), region.x - static_cast<int>(left) + region.width);
+}
+
+}  // namespace
+
+FileBytes read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return {{}, "cannot open file"};
+  const std::streamoff size = in.tellg();
+  if (size <= 0) return {{}, "file is empty"};
+  FileBytes file;
+  file.bytes.resize(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(file.bytes.data()), size)) return {{}, "cannot read file"};
+  return file;
+}
+
+std::optional<ImageSize> jpeg_size(const std::vector<uchar>& bytes) {
   if (bytes.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return std::nullopt;
   size_t pos = 2;
   while (pos + 9 < bytes.size()) {
@@ -30,22 +107,15 @@ std::optional<Size> jpeg_size(const std::vector<uchar>& bytes) {
     const size_t length = (size_t{bytes[pos + 2]} << 8) | bytes[pos + 3];
     const bool start_of_frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
     if (start_of_frame)
-      return Size{(bytes[pos + 7] << 8) | bytes[pos + 8], (bytes[pos + 5] << 8) | bytes[pos + 6]};
+      return ImageSize{(bytes[pos + 7] << 8) | bytes[pos + 8], (bytes[pos + 5] << 8) | bytes[pos + 6]};
     pos += 2 + length;
   }
   return std::nullopt;
 }
 
-int reduced_read_flag(int factor) {
-  switch (factor) {
-    case 8: return cv::IMREAD_REDUCED_COLOR_8;
-    case 4: return cv::IMREAD_REDUCED_COLOR_4;
-    case 2: return cv::IMREAD_REDUCED_COLOR_2;
-    default: return cv::IMREAD_COLOR;
-  }
+ImageSize reduced_size(ImageSize full, int reduction) {
+  return {(full.width + reduction - 1) / reduction, (full.height + reduction - 1) / reduction};
 }
-
-}  // namespace
 
 int reduced_decode_factor(int width, int height, int min_short_side) {
   if (min_short_side <= 0) return 1;
@@ -57,11 +127,13 @@ int reduced_decode_factor(int width, int height, int min_short_side) {
 }
 
 DecodedImage decode_image(const std::string& path, int min_short_side) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {{}, "cannot open file"};
-  const std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.empty()) return {{}, "file is empty"};
+  const FileBytes file = read_file_bytes(path);
+  if (!file.ok()) return {{}, file.error};
+  return decode_image(file.bytes, min_short_side);
+}
 
+DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side) {
+  if (bytes.empty()) return {{}, "file is empty"};
   int factor = 1;
   if (const auto size = jpeg_size(bytes)) factor = reduced_decode_factor(size->width, size->height, min_short_side);
   // PIL ignores EXIF orientation, so torchvision-trained models saw unrotated pixels; do the same.
@@ -75,6 +147,24 @@ DecodedImage decode_image(const std::string& path, int min_short_side) {
   if (bgr.empty()) return {{}, "OpenCV could not decode it (unsupported format or corrupt data)"};
   DecodedImage image;
   cv::cvtColor(bgr, image.rgb, cv::COLOR_BGR2RGB);
+  return image;
+}
+
+DecodedImage decode_jpeg_region(const std::vector<uchar>& bytes, int reduction, const cv::Rect& region) {
+  DecodedImage image;
+  jpeg_decompress_struct info;
+  JpegErrors errors;
+  info.err = jpeg_std_error(&errors.manager);
+  errors.manager.error_exit = jump_out_of_libjpeg;
+  errors.manager.output_message = ignore_jpeg_warning;
+  jpeg_create_decompress(&info);
+  if (setjmp(errors.jump)) {
+    jpeg_destroy_decompress(&info);
+    return {{}, std::string("libjpeg could not decode it: ") + errors.message};
+  }
+  read_jpeg_region(info, bytes, reduction, region, image);
+  jpeg_destroy_decompress(&info);
+  if (!image.ok()) image.rgb = cv::Mat();
   return image;
 }
 

@@ -1,8 +1,11 @@
 #pragma once
-// Decoding image files to RGB uint8 with OpenCV, never throwing on bad files.
+// Decoding image files to RGB uint8 (OpenCV, or libjpeg directly for partial JPEG decodes), never
+// throwing on bad files.
 #include <opencv2/core.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace mltk::data {
 
@@ -13,12 +16,37 @@ struct DecodedImage {
   bool ok() const { return error.empty(); }
 };
 
+// A file's bytes, or the reason it could not be read.
+struct FileBytes {
+  std::vector<uchar> bytes;
+  std::string error;  // empty on success
+  bool ok() const { return error.empty(); }
+};
+FileBytes read_file_bytes(const std::string& path);
+
 // Decodes `path` to RGB. When `min_short_side` > 0 and the file is a JPEG much larger than that,
 // libjpeg's DCT scaling decodes at 1/2, 1/4 or 1/8 size, the largest reduction whose short side
 // stays >= min_short_side. EXIF orientation is ignored, as PIL (and so torchvision) does.
 DecodedImage decode_image(const std::string& path, int min_short_side = 0);
+// The same for a file already read into memory.
+DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side = 0);
 
 // The reduction (1, 2, 4 or 8) decode_image uses for an image of width x height.
 int reduced_decode_factor(int width, int height, int min_short_side);
+
+struct ImageSize {
+  int width = 0, height = 0;
+};
+// A JPEG's size from its start-of-frame marker, without decoding; nullopt for anything else.
+std::optional<ImageSize> jpeg_size(const std::vector<uchar>& bytes);
+// A JPEG's size when decoded at 1/reduction (libjpeg rounds scaled sizes up).
+ImageSize reduced_size(ImageSize full, int reduction);
+
+// Decodes only `region` of a JPEG decoded at 1/reduction scale (reduction 1, 2, 4 or 8; region in
+// the coordinates of that reduced image): rows below the region are never decoded, and rows above
+// it and columns beside it are only entropy-decoded, skipping the inverse DCT and colour
+// conversion. Fails (with a reason) on files libjpeg rejects and on CMYK JPEGs, which OpenCV
+// decodes instead.
+DecodedImage decode_jpeg_region(const std::vector<uchar>& bytes, int reduction, const cv::Rect& region);
 
 }  // namespace mltk::data

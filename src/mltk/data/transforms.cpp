@@ -9,15 +9,101 @@
 namespace mltk::data {
 namespace {
 
-// PIL's bilinear resize (what torchvision uses on PIL images) is antialiased: when shrinking, its
-// triangle filter widens to cover every source pixel. OpenCV's INTER_LINEAR samples only 2x2
-// neighbours and aliases; INTER_AREA (box filter over the covered area) is the closest OpenCV
-// offers for shrinking. Enlarging uses INTER_LINEAR, which matches PIL up to rounding.
+// The eval transform's resize. PIL's bilinear resize (what torchvision uses on PIL images) is
+// antialiased; OpenCV's INTER_LINEAR samples only 2x2 neighbours and aliases when shrinking, so
+// shrinking uses INTER_AREA (box filter over the covered area), the closest OpenCV offers.
+// Enlarging uses INTER_LINEAR, which matches PIL up to rounding. (The train crop is resized by
+// resize_bilinear_antialiased, PIL's own algorithm, which INTER_AREA is also much slower than at
+// non-integer ratios.)
 cv::Mat resize_to(const cv::Mat& rgb, int width, int height) {
   cv::Mat out;
   const bool shrinking = width <= rgb.cols && height <= rgb.rows;
   cv::resize(rgb, out, cv::Size(width, height), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
   return out;
+}
+
+// PIL's fixed-point weights carry 32 - 8 - 2 fractional bits (PRECISION_BITS in Resample.c).
+constexpr int kWeightBits = 22;
+
+// For each output position along one axis: the first source index and its fixed-point weights.
+struct ResampleTaps {
+  int stride = 0;  // weights per output position (unused ones are 0)
+  std::vector<int> first, count;
+  std::vector<int32_t> weights;
+};
+
+// PIL's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter, with the
+// same floating-point operations so that the rounded weights come out identical.
+ResampleTaps bilinear_taps(int in_size, int out_size) {
+  const double scale = static_cast<double>(in_size) / out_size;
+  const double filter_scale = std::max(scale, 1.0);
+  const double support = filter_scale;  // the triangle's support is 1, widened when shrinking
+  const double inverse_filter_scale = 1.0 / filter_scale;
+  ResampleTaps taps;
+  taps.stride = static_cast<int>(std::ceil(support)) * 2 + 1;
+  taps.first.resize(out_size);
+  taps.count.resize(out_size);
+  taps.weights.assign(static_cast<size_t>(out_size) * taps.stride, 0);
+  std::vector<double> raw(taps.stride);
+  for (int i = 0; i < out_size; ++i) {
+    const double centre = (i + 0.5) * scale;
+    const int first = std::max(static_cast<int>(centre - support + 0.5), 0);
+    const int count = std::min(static_cast<int>(centre + support + 0.5), in_size) - first;
+    double total = 0;
+    for (int k = 0; k < count; ++k) {
+      const double x = std::abs((k + first - centre + 0.5) * inverse_filter_scale);
+      raw[k] = x < 1.0 ? 1.0 - x : 0.0;
+      total += raw[k];
+    }
+    int32_t* weights = &taps.weights[static_cast<size_t>(i) * taps.stride];
+    for (int k = 0; k < count; ++k) {
+      const double normalized = total != 0.0 ? raw[k] / total : raw[k];
+      weights[k] = static_cast<int32_t>(normalized * (1 << kWeightBits) + (normalized < 0 ? -0.5 : 0.5));
+    }
+    taps.first[i] = first;
+    taps.count[i] = count;
+  }
+  return taps;
+}
+
+uchar clip_fixed_point(int32_t sum) { return static_cast<uchar>(std::clamp(sum >> kWeightBits, 0, 255)); }
+
+// Resamples rows [first_row, first_row + out.rows) of `in` along x into `out`.
+void resample_horizontally(const cv::Mat& in, int first_row, const ResampleTaps& taps, cv::Mat& out) {
+  for (int y = 0; y < out.rows; ++y) {
+    const uchar* src = in.ptr<uchar>(first_row + y);
+    uchar* dst = out.ptr<uchar>(y);
+    for (int x = 0; x < out.cols; ++x) {
+      const int32_t* weights = &taps.weights[static_cast<size_t>(x) * taps.stride];
+      const uchar* pixel = src + 3 * taps.first[x];
+      int32_t r = 1 << (kWeightBits - 1), g = r, b = r;
+      for (int k = 0; k < taps.count[x]; ++k, pixel += 3) {
+        r += pixel[0] * weights[k];
+        g += pixel[1] * weights[k];
+        b += pixel[2] * weights[k];
+      }
+      dst[3 * x] = clip_fixed_point(r);
+      dst[3 * x + 1] = clip_fixed_point(g);
+      dst[3 * x + 2] = clip_fixed_point(b);
+    }
+  }
+}
+
+// Resamples `in` along y into `out`; taps' source rows are relative to `in`'s first row. Whole
+// rows are accumulated at once, which keeps the inner loop contiguous.
+void resample_vertically(const cv::Mat& in, const ResampleTaps& taps, cv::Mat& out) {
+  const int row_values = out.cols * 3;
+  std::vector<int32_t> sums(row_values);
+  for (int y = 0; y < out.rows; ++y) {
+    std::fill(sums.begin(), sums.end(), 1 << (kWeightBits - 1));
+    const int32_t* weights = &taps.weights[static_cast<size_t>(y) * taps.stride];
+    for (int k = 0; k < taps.count[y]; ++k) {
+      const uchar* src = in.ptr<uchar>(taps.first[y] + k);
+      for (int i = 0; i < row_values; ++i) sums[i] += src[i] * weights[k];
+    }
+    uchar* dst = out.ptr<uchar>(y);
+    for (int i = 0; i < row_values; ++i) dst[i] = clip_fixed_point(sums[i]);
+  }
 }
 
 // Python's round(): halves go to the even neighbour (the default floating-point rounding mode).
@@ -71,6 +157,25 @@ torch::Tensor adjust_hue(const torch::Tensor& chw, double hue_factor) {
 
 }  // namespace
 
+cv::Mat resize_bilinear_antialiased(const cv::Mat& rgb, int width, int height) {
+  CV_Assert(rgb.type() == CV_8UC3);
+  // As PIL: horizontal pass first, over only the rows the vertical pass reads.
+  ResampleTaps vertical = bilinear_taps(rgb.rows, height);
+  const int first_row = vertical.first.front();
+  const int end_row = vertical.first.back() + vertical.count.back();
+  cv::Mat horizontal = rgb.rowRange(first_row, end_row);
+  if (width != rgb.cols) {
+    cv::Mat resampled(end_row - first_row, width, CV_8UC3);
+    resample_horizontally(rgb, first_row, bilinear_taps(rgb.cols, width), resampled);
+    horizontal = resampled;
+  }
+  if (height == rgb.rows) return width == rgb.cols ? rgb.clone() : horizontal;
+  for (int& first : vertical.first) first -= first_row;
+  cv::Mat out(height, width, CV_8UC3);
+  resample_vertically(horizontal, vertical, out);
+  return out;
+}
+
 cv::Mat resize_shorter_side(const cv::Mat& rgb, int size) {
   // torchvision truncates the longer side: int(size * long / short).
   const bool portrait = rgb.cols <= rgb.rows;
@@ -116,7 +221,24 @@ CropBox random_resized_crop_params(int height, int width, const std::array<doubl
 cv::Mat random_resized_crop(const cv::Mat& rgb, int size, const std::array<double, 2>& scale,
                             const std::array<double, 2>& ratio, Random& rng) {
   const CropBox box = random_resized_crop_params(rgb.rows, rgb.cols, scale, ratio, rng);
-  return resize_to(rgb(cv::Rect(box.left, box.top, box.width, box.height)), size, size);
+  return resize_bilinear_antialiased(rgb(cv::Rect(box.left, box.top, box.width, box.height)), size, size);
+}
+
+DecodedImage decode_resized_crop(const std::vector<uchar>& jpeg, int reduction, const CropBox& box, int size) {
+  // Each halving of the decode scale quarters the inverse-DCT work; stop while the box still
+  // covers `size` pixels, so the result is never upsampled because of it. libjpeg scales by
+  // 1/8 at most.
+  int further = 1;
+  while (reduction * further * 2 <= 8 && box.width / (further * 2) >= size && box.height / (further * 2) >= size)
+    further *= 2;
+  // The box's edges rounded to the nearest pixel of the further reduced image.
+  const auto scaled = [further](int position) { return static_cast<int>(std::lround(static_cast<double>(position) / further)); };
+  const int left = scaled(box.left), top = scaled(box.top);
+  const cv::Rect region(left, top, std::max(scaled(box.left + box.width) - left, 1),
+                        std::max(scaled(box.top + box.height) - top, 1));
+  DecodedImage crop = decode_jpeg_region(jpeg, reduction * further, region);
+  if (crop.ok()) crop.rgb = resize_bilinear_antialiased(crop.rgb, size, size);
+  return crop;
 }
 
 cv::Mat horizontal_flip(const cv::Mat& rgb) {
@@ -145,9 +267,18 @@ torch::Tensor color_jitter(const torch::Tensor& chw, const ColorJitterOptions& o
 
 torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 3>& mean,
                                    const std::array<double, 3>& std) {
+  auto tensor = torch::empty({3, rgb.rows, rgb.cols}, torch::kFloat32);
+  write_normalized(rgb, mean, std, tensor);
+  return tensor;
+}
+
+void write_normalized(const cv::Mat& rgb, const std::array<double, 3>& mean, const std::array<double, 3>& std,
+                      torch::Tensor& out) {
   const int height = rgb.rows, width = rgb.cols;
-  auto tensor = torch::empty({3, height, width}, torch::kFloat32);
-  float* out = tensor.data_ptr<float>();
+  if (out.sizes() != torch::IntArrayRef{3, height, width} || !out.is_contiguous() || out.dtype() != torch::kFloat32)
+    throw std::invalid_argument("write_normalized: the output must be a contiguous float tensor of shape [3, " +
+                                std::to_string(height) + ", " + std::to_string(width) + "]");
+  float* values = out.data_ptr<float>();
   const size_t plane = static_cast<size_t>(height) * width;
   std::array<float, 3> scale{}, offset{};
   for (int c = 0; c < 3; ++c) {
@@ -158,10 +289,9 @@ torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 
     const uchar* row = rgb.ptr<uchar>(y);
     for (int x = 0; x < width; ++x) {
       const size_t at = static_cast<size_t>(y) * width + x;
-      for (int c = 0; c < 3; ++c) out[c * plane + at] = row[3 * x + c] * scale[c] + offset[c];
+      for (int c = 0; c < 3; ++c) values[c * plane + at] = row[3 * x + c] * scale[c] + offset[c];
     }
   }
-  return tensor;
 }
 
 TrainTransform::TrainTransform(const config::Config& config)
@@ -170,14 +300,48 @@ TrainTransform::TrainTransform(const config::Config& config)
       jitter_{config.transforms.brightness, config.transforms.contrast, config.transforms.saturation,
               config.transforms.hue} {}
 
+std::string ImageTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const {
+  const DecodedImage decoded = decode_image(file, min_input_short_side());
+  if (!decoded.ok()) return decoded.error;
+  out.copy_((*this)(decoded.rgb, rng));
+  return "";
+}
+
 torch::Tensor TrainTransform::operator()(const cv::Mat& rgb, Random& rng) const {
-  cv::Mat image = random_resized_crop(rgb, size_, options_.crop_scale, options_.crop_ratio, rng);
+  auto tensor = torch::empty({3, size_, size_}, torch::kFloat32);
+  flip_jitter_normalize(random_resized_crop(rgb, size_, options_.crop_scale, options_.crop_ratio, rng), rng, tensor);
+  return tensor;
+}
+
+std::string TrainTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const {
+  const auto full_size = jpeg_size(file);
+  if (!full_size) return ImageTransform::decode_and_transform(file, rng, out);
+  // The box is drawn on the image OpenCV would have decoded (reduced as decode_image reduces it),
+  // so the draws are the same whichever path decodes the file.
+  const int reduction = reduced_decode_factor(full_size->width, full_size->height, min_input_short_side());
+  const ImageSize size = reduced_size(*full_size, reduction);
+  const Random before_crop = rng;
+  const CropBox box = random_resized_crop_params(size.height, size.width, options_.crop_scale, options_.crop_ratio, rng);
+  const DecodedImage crop = decode_resized_crop(file, reduction, box, size_);
+  if (!crop.ok()) {
+    rng = before_crop;
+    return ImageTransform::decode_and_transform(file, rng, out);
+  }
+  flip_jitter_normalize(crop.rgb, rng, out);
+  return "";
+}
+
+void TrainTransform::flip_jitter_normalize(const cv::Mat& crop, Random& rng, torch::Tensor& out) const {
+  cv::Mat image = crop;
   if (rng.bernoulli(options_.horizontal_flip)) image = horizontal_flip(image);
-  if (!jitter_.enabled()) return to_normalized_tensor(image, options_.mean, options_.std);
+  if (!jitter_.enabled()) {
+    write_normalized(image, options_.mean, options_.std, out);
+    return;
+  }
   const torch::Tensor unit = color_jitter(to_normalized_tensor(image, {0, 0, 0}, {1, 1, 1}), jitter_, rng);
   const auto mean = torch::tensor({options_.mean[0], options_.mean[1], options_.mean[2]}, torch::kFloat32);
   const auto std = torch::tensor({options_.std[0], options_.std[1], options_.std[2]}, torch::kFloat32);
-  return (unit - mean.view({3, 1, 1})) / std.view({3, 1, 1});
+  out.copy_((unit - mean.view({3, 1, 1})) / std.view({3, 1, 1}));
 }
 
 int TrainTransform::min_input_short_side() const {

@@ -3,6 +3,7 @@
 // RandomHorizontalFlip, ColorJitter, ToTensor + Normalize; and the train/eval pipelines built from
 // the configuration.
 #include "mltk/config/config.h"
+#include "mltk/data/image_io.h"
 #include "mltk/data/random.h"
 
 #include <opencv2/core.hpp>
@@ -17,11 +18,22 @@ class ImageTransform {
  public:
   virtual ~ImageTransform() = default;
   virtual torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const = 0;
+  // Height and width of the tensors it produces.
+  virtual int output_size() const = 0;
+  // Decodes an image file's bytes and writes the transformed image into `out` (float
+  // [3, output_size, output_size], typically a slice of a batch, so nothing is copied again).
+  // Returns why the file could not be decoded, or "" on success; never throws on bad files. This
+  // decodes the whole image (reduced to min_input_short_side()); transforms that use only part
+  // of it override this to decode less, drawing the same random numbers as operator().
+  virtual std::string decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const;
   // The smallest short side the input needs to keep full quality; decoders may reduce larger
   // images down to it. 0: decode at full size.
   virtual int min_input_short_side() const { return 0; }
 };
 
+// PIL's bilinear resize, which torchvision uses on PIL images: a triangle filter widened to cover
+// every source pixel when shrinking (antialiased), weights and rounding as PIL computes them.
+cv::Mat resize_bilinear_antialiased(const cv::Mat& rgb, int width, int height);
 // torchvision Resize(size): the shorter side becomes `size`, the longer keeps the aspect ratio.
 cv::Mat resize_shorter_side(const cv::Mat& rgb, int size);
 // torchvision CenterCrop(size) (the image must be at least size x size).
@@ -36,6 +48,10 @@ CropBox random_resized_crop_params(int height, int width, const std::array<doubl
                                    const std::array<double, 2>& ratio, Random& rng);
 cv::Mat random_resized_crop(const cv::Mat& rgb, int size, const std::array<double, 2>& scale,
                             const std::array<double, 2>& ratio, Random& rng);
+// RandomResizedCrop's crop and resize of a JPEG that decodes only `box` (in the coordinates of the
+// image decoded at 1/reduction), at a further 1/2, 1/4 or 1/8 scale while the box stays at least
+// `size` pixels across. Fails when libjpeg cannot decode the file.
+DecodedImage decode_resized_crop(const std::vector<uchar>& jpeg, int reduction, const CropBox& box, int size);
 cv::Mat horizontal_flip(const cv::Mat& rgb);
 
 struct ColorJitterOptions {
@@ -49,6 +65,9 @@ torch::Tensor color_jitter(const torch::Tensor& chw, const ColorJitterOptions& o
 // ToTensor + Normalize: uint8 HWC RGB -> float CHW, (x / 255 - mean) / std.
 torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 3>& mean,
                                    const std::array<double, 3>& std);
+// The same into `out`, a contiguous float [3, rows, cols] tensor.
+void write_normalized(const cv::Mat& rgb, const std::array<double, 3>& mean, const std::array<double, 3>& std,
+                      torch::Tensor& out);
 
 // RandomResizedCrop(model.input_size, crop_scale, crop_ratio) + RandomHorizontalFlip +
 // ColorJitter (when any factor is set) + ToTensor + Normalize.
@@ -56,9 +75,16 @@ class TrainTransform : public ImageTransform {
  public:
   explicit TrainTransform(const config::Config& config);
   torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
+  int output_size() const override { return size_; }
+  // JPEGs: draws the crop box from the size in the file's header, then decodes only that box
+  // (decode_resized_crop). Other files, and JPEGs libjpeg rejects, go through OpenCV.
+  std::string decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const override;
   int min_input_short_side() const override;
 
  private:
+  // RandomHorizontalFlip + ColorJitter + ToTensor + Normalize of the resized crop, into `out`.
+  void flip_jitter_normalize(const cv::Mat& crop, Random& rng, torch::Tensor& out) const;
+
   int size_;
   config::Config::Transforms options_;
   ColorJitterOptions jitter_;
@@ -69,6 +95,7 @@ class EvalTransform : public ImageTransform {
  public:
   explicit EvalTransform(const config::Config& config);
   torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
+  int output_size() const override { return size_; }
   int min_input_short_side() const override { return resize_; }
 
  private:
