@@ -84,26 +84,29 @@ ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward,
 
   const auto example = example_input(module, options, options.batch_size);
   const auto traced = timed(phases, "trace", [&] { return trace_module(module, forward, example); });
-  auto graph = timed(phases, "convert", [&] { return convert_graph(traced, options.opset); });
+  DeferredInitializers initializer_data;
+  auto graph = timed(phases, "convert", [&] { return convert_graph(traced, options.opset, initializer_data); });
   if (options.dynamic_batch) {
     timed(phases, "check batch independence", [&] {
       const auto other_batch = options.batch_size + 1;
       const auto other = trace_module(module, forward, example_input(module, options, other_batch));
       require_batch_independent(*traced.graph, options.batch_size, *other.graph, other_batch);
-      require_same_onnx_nodes(graph, options.batch_size, convert_graph(other, options.opset), other_batch);
+      DeferredInitializers other_data;
+      require_same_onnx_nodes(graph, options.batch_size, convert_graph(other, options.opset, other_data), other_batch);
     });
   }
   const int folded = timed(phases, "optimise", [&] {
     declare_graph_io(graph, example.sizes().vec(), traced.output.sizes().vec(), options.dynamic_batch);
     remove_identities(graph);
-    const int folded_count = fold_batch_norm_into_conv(graph);
+    const int folded_count = fold_batch_norm_into_conv(graph, initializer_data);
     remove_dead_nodes(graph);
     return folded_count;
   });
 
-  auto model = timed(phases, "build model", [&] { return build_model(std::move(graph), options.opset, options.metadata); });
-  timed(phases, "validate", [&] { validate_model(model); });
-  timed(phases, "write", [&] { write_model_atomically(model, output_path); });
+  auto model = timed(phases, "build model",
+                     [&] { return build_model(std::move(graph), options.opset, options.metadata); });
+  timed(phases, "validate", [&] { validate_model(model, initializer_data); });
+  timed(phases, "write", [&] { write_model_atomically(model, output_path, initializer_data); });
 
   report.path = output_path;
   report.node_count = model.graph().node_size();
