@@ -1,7 +1,8 @@
 // Times mltk's ONNX export of a checkpoint, for bench/export_benchmark.py.
 //   mltk_export_bench CHECKPOINT OUTPUT.onnx [OPSET]
 // Prints one JSON line: the time of export_to_onnx alone (trace, convert, optimise, check, write)
-// and of the whole run up to that point (LibTorch start-up excluded: it happens before main).
+// and of the whole run up to that point (LibTorch start-up excluded: it happens before main), each
+// with its breakdown by phase.
 #include "mltk/checkpoint/checkpoint.h"
 #include "mltk/models/zoo.h"
 #include "mltk/onnx_export/exporter.h"
@@ -28,10 +29,17 @@ int main(int argc, char** argv) {
   }
   const auto start = std::chrono::steady_clock::now();
   try {
+    nlohmann::json load_phases;
+    auto lap = start;
     const auto checkpoint = mltk::checkpoint::load_checkpoint(argv[1]);
+    load_phases["read checkpoint"] = milliseconds_since(lap);
+    lap = std::chrono::steady_clock::now();
     auto model = mltk::models::create_model(
         {checkpoint.model.architecture, checkpoint.model.num_classes, checkpoint.model.input_size, std::nullopt});
+    load_phases["create model"] = milliseconds_since(lap);
+    lap = std::chrono::steady_clock::now();
     mltk::checkpoint::load_state_dict(*model, checkpoint.model_state_dict, argv[1]);
+    load_phases["load state dict"] = milliseconds_since(lap);
     const double load_ms = milliseconds_since(start);
 
     mltk::onnx_export::ExportOptions options;
@@ -41,10 +49,14 @@ int main(int argc, char** argv) {
     const auto report = mltk::onnx_export::export_to_onnx(*model, argv[2], options);
     const double export_ms = milliseconds_since(export_start);
 
+    nlohmann::json export_phases;
+    for (const auto& phase : report.phases) export_phases[phase.name] = phase.ms;
     std::cout << nlohmann::json{{"load_ms", load_ms},
                                 {"export_ms", export_ms},
                                 {"total_ms", milliseconds_since(start)},
-                                {"node_count", report.node_count}}
+                                {"node_count", report.node_count},
+                                {"load_phases", load_phases},
+                                {"export_phases", export_phases}}
                      .dump()
               << "\n";
   } catch (const std::exception& error) {

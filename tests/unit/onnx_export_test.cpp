@@ -6,6 +6,7 @@
 #include "mltk/onnx_export/exporter.h"
 #include "mltk/onnx_export/graph_passes.h"
 #include "mltk/onnx_export/model_writer.h"
+#include "mltk/onnx_export/tensor_proto.h"
 #include "mltk/runtime/onnxruntime_node.h"
 #include "support/test_support.h"
 
@@ -465,14 +466,15 @@ graph(%input : Float(2, 3, 6, 6), %conv_w : Float(4, 3, 3, 3), %conv_b : Float(4
   auto expected = torch::conv2d(input, p[0].second, p[1].second, 1, 1).permute({0, 2, 3, 1});
   expected = torch::linear(torch::linear(expected, p[2].second, p[3].second).flatten(1), p[4].second);
 
-  auto graph = onnx_export::convert_graph(traced, 14);
+  onnx_export::DeferredInitializers initializer_data;
+  auto graph = onnx_export::convert_graph(traced, 14, initializer_data);
   onnx_export::declare_graph_io(graph, {2, 3, 6, 6}, {2, 3}, false);
   onnx_export::remove_identities(graph);
   onnx_export::remove_dead_nodes(graph);
   auto model = onnx_export::build_model(graph, 14, {});
-  onnx_export::validate_model(model);
+  onnx_export::validate_model(model, initializer_data);
   const auto path = (scratch_dir() / "python_trace_ops.onnx").string();
-  onnx_export::write_model_atomically(model, path);
+  onnx_export::write_model_atomically(model, path, initializer_data);
 
   const auto actual = run_with_onnxruntime(path, input);
   ASSERT_EQ(actual.sizes(), expected.sizes());
@@ -494,6 +496,47 @@ TEST(OnnxExport, ConversionErrorNamesOperatorAndReason) {
     EXPECT_EQ(message.rfind("Cannot convert 'aten::adaptive_avg_pool2d' at ONNX opset 14", 0), 0u) << message;
     EXPECT_NE(message.find("not a multiple of output side 3"), std::string::npos) << message;
   }
+}
+
+// A model whose initializers "fc.weight" and "fc.bias" keep their data in `deferred`, between
+// an initializer holding its own data; input -> Identity -> output.
+onnx::ModelProto model_with_deferred_initializers(onnx_export::DeferredInitializers& deferred) {
+  onnx::GraphProto graph;
+  graph.set_name("deferred");
+  onnx_export::declare_graph_io(graph, {1, 3}, {1, 3}, false);
+  auto* node = graph.add_node();
+  node->set_op_type("Identity");
+  node->add_input("input");
+  node->add_output("output");
+  onnx_export::add_deferred_initializer(graph, deferred, "fc.weight", torch::randn({4, 3}));
+  *graph.add_initializer() = onnx_export::to_tensor_proto(torch::ones({2}), "held");
+  onnx_export::add_deferred_initializer(graph, deferred, "fc.bias", torch::arange(4, torch::kLong));
+  return onnx_export::build_model(graph, 14, {{"architecture", "none"}});
+}
+
+TEST(OnnxExport, DeferredInitializersAreWrittenAsProtobufSerializesThem) {
+  onnx_export::DeferredInitializers deferred;
+  auto model = model_with_deferred_initializers(deferred);
+  onnx_export::validate_model(model, deferred);
+  EXPECT_FALSE(model.graph().initializer(0).has_raw_data()) << "validation must not leave data in the model";
+  const auto path = (scratch_dir() / "deferred.onnx").string();
+  onnx_export::write_model_atomically(model, path, deferred);
+
+  for (auto& initializer : *model.mutable_graph()->mutable_initializer())
+    if (const auto found = deferred.find(initializer.name()); found != deferred.end())
+      initializer = onnx_export::to_tensor_proto(found->second, initializer.name());
+  std::ifstream file(path, std::ios::binary);
+  const std::string written((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(written, model.SerializeAsString());
+}
+
+TEST(OnnxExport, DeferredDataOfAnotherShapeIsRejected) {
+  onnx_export::DeferredInitializers deferred;
+  auto model = model_with_deferred_initializers(deferred);
+  deferred["fc.weight"] = torch::randn({3, 4});
+  EXPECT_THROW(onnx_export::validate_model(model, deferred), std::logic_error);
+  EXPECT_THROW(onnx_export::write_model_atomically(model, (scratch_dir() / "mismatch.onnx").string(), deferred),
+               std::logic_error);
 }
 
 TEST(OnnxExport, ValidationFailureNamesTheCheck) {

@@ -278,10 +278,13 @@ class Unpickler {
     if (size < expected)
       throw std::runtime_error("tensor record '" + record + "' holds " + std::to_string(size) + " bytes, expected " +
                                std::to_string(expected));
-    at::Tensor storage = at::empty({numel}, at::TensorOptions().dtype(dtype));
-    std::memcpy(storage.data_ptr(), data.get(), expected);
-    storages_.emplace(key, storage);
-    return storage;
+    // The record's buffer (from LibTorch's CPU allocator, so suitably aligned) becomes the tensor's
+    // storage: the weights are not copied once more.
+    c10::Storage storage(c10::Storage::use_byte_size_t(), size, std::move(data), /*allocator=*/nullptr,
+                         /*resizable=*/false);
+    at::Tensor tensor = at::empty({0}, at::TensorOptions().dtype(dtype)).set_(storage, 0, {numel}, {1});
+    storages_.emplace(key, tensor);
+    return tensor;
   }
 
   const std::string& bytes_;

@@ -84,6 +84,7 @@ void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& c
   }
   log::debug("Export took {:.0f} ms: {} ONNX nodes, {} initializers, {} batch norms folded into convolutions",
              report.elapsed_ms, report.node_count, report.initializer_count, report.folded_batch_norms);
+  for (const auto& phase : report.phases) log::debug("  {:<32} {:.0f} ms", phase.name, phase.ms);
   log_histogram("Traced aten operators", report.aten_ops);
   log_histogram("ONNX operators", report.onnx_ops);
   if (job.detailed) log::success("✓ Model exported to: {}", report.path);

@@ -213,7 +213,7 @@ std::string ConversionContext::constant(const at::Tensor& value) {
 }
 
 void ConversionContext::add_initializer(const std::string& name, const at::Tensor& value) {
-  *graph_.add_initializer() = to_tensor_proto(value, name);
+  add_deferred_initializer(graph_, initializer_data_, name, value);
 }
 
 std::vector<std::string> ConversionContext::split(const std::string& input, int64_t axis,

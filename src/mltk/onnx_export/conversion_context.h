@@ -2,6 +2,8 @@
 // State of one aten -> ONNX conversion: which ONNX name (or which compile-time value) stands for
 // each TorchScript value, and helpers the per-operator conversion functions use to read arguments
 // and emit ONNX nodes. Conversion functions only see the node being converted.
+#include "mltk/onnx_export/tensor_proto.h"
+
 #include <onnx/onnx_pb.h>
 #include <torch/csrc/jit/ir/ir.h>
 
@@ -26,7 +28,9 @@ struct Attribute {
 
 class ConversionContext {
  public:
-  ConversionContext(onnx::GraphProto& graph, int opset) : graph_(graph), opset_(opset) {}
+  // Initializers are declared in `graph` with their data in `initializer_data`.
+  ConversionContext(onnx::GraphProto& graph, DeferredInitializers& initializer_data, int opset)
+      : graph_(graph), initializer_data_(initializer_data), opset_(opset) {}
 
   int opset() const { return opset_; }
   const torch::jit::Node& node() const { return *node_; }
@@ -90,6 +94,7 @@ class ConversionContext {
   std::string unsupported_argument(size_t index, const std::string& expected) const;
 
   onnx::GraphProto& graph_;
+  DeferredInitializers& initializer_data_;
   int opset_;
   const torch::jit::Node* node_ = nullptr;
   std::map<const torch::jit::Value*, std::string> tensors_;

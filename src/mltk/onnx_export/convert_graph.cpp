@@ -81,10 +81,10 @@ void convert_node(ConversionContext& ctx, const torch::jit::Node& node) {
 
 }  // namespace
 
-onnx::GraphProto convert_graph(const TracedModule& traced, int opset) {
+onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredInitializers& initializer_data) {
   onnx::GraphProto graph;
   graph.set_name("mltk");
-  ConversionContext ctx(graph, opset);
+  ConversionContext ctx(graph, initializer_data, opset);
 
   const auto inputs = traced.graph->inputs();
   ctx.bind_tensor(inputs[0], "input");

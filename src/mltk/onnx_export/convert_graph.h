@@ -1,6 +1,7 @@
 #pragma once
 // Walks a traced aten graph and converts it, node by node through the converter registry, into an
 // ONNX GraphProto: graph input "input", graph output "output", one initializer per parameter.
+#include "mltk/onnx_export/tensor_proto.h"
 #include "mltk/onnx_export/trace.h"
 
 #include <onnx/onnx_pb.h>
@@ -13,7 +14,8 @@ inline constexpr int kMaxOpset = 17;
 // `opset` must be within kMinOpset..kMaxOpset (the exporter validates its options first).
 // Throws std::runtime_error starting with "Unsupported operator 'aten::NAME'" for an operator the
 // registry does not know, and a runtime_error naming the operator for one it cannot convert.
-// Graph inputs/outputs get no type information here; the model writer adds it.
-onnx::GraphProto convert_graph(const TracedModule& traced, int opset);
+// Graph inputs/outputs get no type information here; the model writer adds it. The initializers
+// (one per parameter) hold no data: their tensors are added to `initializer_data`.
+onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredInitializers& initializer_data);
 
 }  // namespace mltk::onnx_export

@@ -9,9 +9,28 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <type_traits>
 
 namespace mltk::onnx_export {
 namespace {
+
+double milliseconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Runs `step`, appends its wall time to `phases` under `name` and returns its result.
+template <typename Step>
+auto timed(std::vector<ExportPhase>& phases, const char* name, Step&& step) {
+  const auto start = std::chrono::steady_clock::now();
+  if constexpr (std::is_void_v<std::invoke_result_t<Step>>) {
+    step();
+    phases.push_back({name, milliseconds_since(start)});
+  } else {
+    auto result = step();
+    phases.push_back({name, milliseconds_since(start)});
+    return result;
+  }
+}
 
 void require_valid(const ExportOptions& options) {
   if (options.input_shape.size() != 3)
@@ -60,33 +79,42 @@ ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward,
                             const ExportOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   require_valid(options);
+  ExportReport report;
+  auto& phases = report.phases;
 
   const auto example = example_input(module, options, options.batch_size);
-  const auto traced = trace_module(module, forward, example);
-  auto graph = convert_graph(traced, options.opset);
+  const auto traced = timed(phases, "trace", [&] { return trace_module(module, forward, example); });
+  DeferredInitializers initializer_data;
+  auto graph = timed(phases, "convert", [&] { return convert_graph(traced, options.opset, initializer_data); });
   if (options.dynamic_batch) {
-    const auto other_batch = options.batch_size + 1;
-    const auto other = trace_module(module, forward, example_input(module, options, other_batch));
-    require_batch_independent(*traced.graph, options.batch_size, *other.graph, other_batch);
-    require_same_onnx_nodes(graph, options.batch_size, convert_graph(other, options.opset), other_batch);
+    timed(phases, "check batch independence", [&] {
+      const auto other_batch = options.batch_size + 1;
+      const auto other = trace_module(module, forward, example_input(module, options, other_batch));
+      require_batch_independent(*traced.graph, options.batch_size, *other.graph, other_batch);
+      DeferredInitializers other_data;
+      require_same_onnx_nodes(graph, options.batch_size, convert_graph(other, options.opset, other_data), other_batch);
+    });
   }
-  declare_graph_io(graph, example.sizes().vec(), traced.output.sizes().vec(), options.dynamic_batch);
-  remove_identities(graph);
-  const int folded = fold_batch_norm_into_conv(graph);
-  remove_dead_nodes(graph);
+  const int folded = timed(phases, "optimise", [&] {
+    declare_graph_io(graph, example.sizes().vec(), traced.output.sizes().vec(), options.dynamic_batch);
+    remove_identities(graph);
+    const int folded_count = fold_batch_norm_into_conv(graph, initializer_data);
+    remove_dead_nodes(graph);
+    return folded_count;
+  });
 
-  auto model = build_model(std::move(graph), options.opset, options.metadata);
-  validate_model(model);
-  write_model_atomically(model, output_path);
+  auto model = timed(phases, "build model",
+                     [&] { return build_model(std::move(graph), options.opset, options.metadata); });
+  timed(phases, "validate", [&] { validate_model(model, initializer_data); });
+  timed(phases, "write", [&] { write_model_atomically(model, output_path, initializer_data); });
 
-  ExportReport report;
   report.path = output_path;
   report.node_count = model.graph().node_size();
   report.initializer_count = model.graph().initializer_size();
   report.folded_batch_norms = folded;
   report.aten_ops = count_node_kinds(*traced.graph);
   report.onnx_ops = count_op_types(model.graph());
-  report.elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  report.elapsed_ms = milliseconds_since(start);
   return report;
 }
 

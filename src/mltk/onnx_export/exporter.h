@@ -23,6 +23,12 @@ struct ExportOptions {
   std::map<std::string, std::string> metadata;
 };
 
+// Wall time of one step of export_to_onnx, e.g. {"trace", 41.2}.
+struct ExportPhase {
+  std::string name;
+  double ms = 0;
+};
+
 struct ExportReport {
   std::string path;
   int64_t node_count = 0;
@@ -31,6 +37,7 @@ struct ExportReport {
   std::map<std::string, int64_t> aten_ops;  // operators of the traced graph, e.g. "aten::conv2d"
   std::map<std::string, int64_t> onnx_ops;  // operators of the written graph, e.g. "Conv"
   double elapsed_ms = 0;
+  std::vector<ExportPhase> phases;  // in the order they ran; their times add up to about elapsed_ms
 };
 
 // Traces `forward` (which must run `module`) on a random input of shape

@@ -35,14 +35,17 @@ void rename_uses(onnx::GraphProto& graph, const std::string& from, const std::st
 // Initializers and Constant-node outputs by name: the values a fold may read.
 class ConstantValues {
  public:
-  explicit ConstantValues(onnx::GraphProto& graph) {
+  ConstantValues(onnx::GraphProto& graph, const DeferredInitializers& deferred) : deferred_(&deferred) {
     for (auto& initializer : *graph.mutable_initializer()) initializers_[initializer.name()] = &initializer;
     for (const auto& node : graph.node())
       if (node.op_type() == "Constant" && node.attribute_size() == 1 && node.attribute(0).name() == "value")
         constants_[node.output(0)] = &node.attribute(0).t();
   }
   std::optional<at::Tensor> get(const std::string& name) const {
-    if (auto it = initializers_.find(name); it != initializers_.end()) return from_tensor_proto(*it->second);
+    if (auto it = initializers_.find(name); it != initializers_.end()) {
+      if (auto data = deferred_->find(name); data != deferred_->end()) return data->second;
+      return from_tensor_proto(*it->second);
+    }
     if (auto it = constants_.find(name); it != constants_.end()) return from_tensor_proto(*it->second);
     return std::nullopt;
   }
@@ -52,6 +55,7 @@ class ConstantValues {
   }
 
  private:
+  const DeferredInitializers* deferred_;
   std::map<std::string, onnx::TensorProto*> initializers_;
   std::map<std::string, const onnx::TensorProto*> constants_;
 };
@@ -62,6 +66,11 @@ float epsilon_of(const onnx::NodeProto& node) {
   return 1e-5f;  // the ONNX default
 }
 
+void replace_initializer(onnx::TensorProto& initializer, DeferredInitializers& deferred, const at::Tensor& value) {
+  initializer = tensor_proto_without_data(value, initializer.name());
+  deferred.insert_or_assign(initializer.name(), raw_data_tensor(value));
+}
+
 std::string unique_initializer_name(const ConstantValues& values, std::string name) {
   while (values.initializer(name)) name += "_folded";
   return name;
@@ -69,13 +78,13 @@ std::string unique_initializer_name(const ConstantValues& values, std::string na
 
 }  // namespace
 
-int fold_batch_norm_into_conv(onnx::GraphProto& graph) {
+int fold_batch_norm_into_conv(onnx::GraphProto& graph, DeferredInitializers& initializer_data) {
   std::map<std::string, int> producer, uses;
   for (int i = 0; i < graph.node_size(); ++i) {
     for (const auto& output : graph.node(i).output()) producer[output] = i;
     for (const auto& input : graph.node(i).input()) ++uses[input];
   }
-  ConstantValues values(graph);
+  ConstantValues values(graph, initializer_data);
   std::set<int> folded;
   for (int i = 0; i < graph.node_size(); ++i) {
     const auto& norm = graph.node(i);
@@ -96,17 +105,17 @@ int fold_batch_norm_into_conv(onnx::GraphProto& graph) {
     }
 
     // Fold in double precision so that the folded model stays within float rounding of the original.
-    const auto weight = from_tensor_proto(*weight_proto);
+    const auto weight = *values.get(conv.input(1));
     const auto scale = gamma->to(at::kDouble) / (var->to(at::kDouble) + epsilon_of(norm)).sqrt();
     std::vector<int64_t> broadcast(weight.dim(), 1);
     broadcast[0] = -1;
-    const auto bias = bias_proto ? from_tensor_proto(*bias_proto).to(at::kDouble) : at::zeros_like(scale);
+    const auto bias = bias_proto ? values.get(conv.input(2))->to(at::kDouble) : at::zeros_like(scale);
     const auto new_weight = (weight.to(at::kDouble) * scale.reshape(broadcast)).to(weight.scalar_type());
     const auto new_bias = ((bias - mean->to(at::kDouble)) * scale + beta->to(at::kDouble)).to(weight.scalar_type());
 
-    *weight_proto = to_tensor_proto(new_weight, weight_proto->name());
+    replace_initializer(*weight_proto, initializer_data, new_weight);
     if (bias_proto) {
-      *bias_proto = to_tensor_proto(new_bias, bias_proto->name());
+      replace_initializer(*bias_proto, initializer_data, new_bias);
     } else {
       const auto& weight_name = conv.input(1);
       const std::string suffix = ".weight";
@@ -114,9 +123,9 @@ int fold_batch_norm_into_conv(onnx::GraphProto& graph) {
                           weight_name.compare(weight_name.size() - suffix.size(), suffix.size(), suffix) == 0;
       const auto bias_name = unique_initializer_name(
           values, dotted ? weight_name.substr(0, weight_name.size() - suffix.size()) + ".bias" : weight_name + "_bias");
-      *graph.add_initializer() = to_tensor_proto(new_bias, bias_name);
+      add_deferred_initializer(graph, initializer_data, bias_name, new_bias);
       conv.add_input(bias_name);
-      values = ConstantValues(graph);  // later folds must see the new name to stay unique
+      values = ConstantValues(graph, initializer_data);  // later folds must see the new name to stay unique
     }
     conv.set_output(0, norm.output(0));
     folded.insert(i);

@@ -1,5 +1,8 @@
 #include "mltk/onnx_export/model_writer.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -9,8 +12,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 namespace mltk::onnx_export {
 namespace {
@@ -31,6 +37,194 @@ void declare_float_tensor(onnx::ValueInfoProto& info, const std::string& name, c
 
 std::runtime_error io_error(const std::string& what, const std::string& path) {
   return std::runtime_error("cannot " + what + " '" + path + "': " + std::strerror(errno));
+}
+
+bool holds_data(const onnx::TensorProto& tensor) {
+  return !tensor.raw_data().empty() || tensor.float_data_size() > 0 || tensor.int32_data_size() > 0 ||
+         tensor.string_data_size() > 0 || tensor.int64_data_size() > 0 || tensor.double_data_size() > 0 ||
+         tensor.uint64_data_size() > 0 || tensor.data_location() == onnx::TensorProto::EXTERNAL;
+}
+
+// The checks below see a deferred initializer's name, type and dims only; what they cannot see of
+// its data, its type, shape and layout, is checked here.
+void require_deferred_data_fits(const onnx::GraphProto& graph, const DeferredInitializers& deferred) {
+  for (const auto& initializer : graph.initializer()) {
+    const auto found = deferred.find(initializer.name());
+    if (found == deferred.end()) continue;
+    const auto& data = found->second;
+    const std::vector<int64_t> dims(initializer.dims().begin(), initializer.dims().end());
+    if (holds_data(initializer) || !data.device().is_cpu() || !data.is_contiguous() ||
+        initializer.data_type() != onnx_data_type(data.scalar_type()) || data.sizes().vec() != dims)
+      throw std::logic_error("initializer '" + initializer.name() + "' does not match the tensor holding its data");
+  }
+}
+
+// onnx 1.12's checker asks which data field of an initializer is filled, never how many bytes it
+// holds or what they are, and shape inference reads initializer values only where an operator takes
+// a shape-like input (Reshape, Slice, ...), which the exporter always feeds from Constant nodes. So a
+// one-byte stand-in for each deferred initializer's data lets both run exactly as on the written
+// model without copying the weights into it; a stand-in read as a value would fail inference, not
+// pass it. require_deferred_data_fits checks the real data.
+class StandInData {
+ public:
+  StandInData(onnx::GraphProto& graph, const DeferredInitializers& deferred) {
+    for (auto& initializer : *graph.mutable_initializer()) {
+      if (!deferred.count(initializer.name())) continue;
+      initializer.set_raw_data(std::string(1, '\0'));
+      filled_.push_back(&initializer);
+    }
+  }
+  ~StandInData() {
+    for (auto* initializer : filled_) initializer->clear_raw_data();
+  }
+  StandInData(const StandInData&) = delete;
+  StandInData& operator=(const StandInData&) = delete;
+
+ private:
+  std::vector<onnx::TensorProto*> filled_;
+};
+
+using google::protobuf::io::CodedOutputStream;
+using google::protobuf::internal::WireFormatLite;
+
+// Copies of `message` holding only its fields numbered below `field` (first) and above it (second).
+template <typename Message>
+std::pair<Message, Message> split_around_field(const Message& message, int field) {
+  std::pair<Message, Message> parts{message, message};
+  const auto* descriptor = message.GetDescriptor();
+  const auto* reflection = message.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* candidate = descriptor->field(i);
+    if (candidate->number() >= field) reflection->ClearField(&parts.first, candidate);
+    if (candidate->number() <= field) reflection->ClearField(&parts.second, candidate);
+  }
+  return parts;
+}
+
+size_t length_delimited_size(int field, size_t length) {
+  return CodedOutputStream::VarintSize32(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) +
+         CodedOutputStream::VarintSize64(length) + length;
+}
+
+void write_length_delimited_header(CodedOutputStream& out, int field, size_t length) {
+  out.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+  out.WriteVarint64(length);
+}
+
+// An initializer as written: the fields around raw_data, with raw_data taken from a deferred tensor.
+struct SplicedInitializer {
+  onnx::TensorProto below_data, above_data;
+  at::Tensor data;  // undefined: the initializer is not deferred and below_data holds all of it
+
+  size_t byte_size() const {
+    const size_t data_size =
+        data.defined() ? length_delimited_size(onnx::TensorProto::kRawDataFieldNumber, data.nbytes()) : 0;
+    return below_data.ByteSizeLong() + data_size + above_data.ByteSizeLong();
+  }
+  void write(CodedOutputStream& out) const {
+    below_data.SerializePartialToCodedStream(&out);
+    if (data.defined()) {
+      write_length_delimited_header(out, onnx::TensorProto::kRawDataFieldNumber, data.nbytes());
+      out.WriteRawMaybeAliased(data.data_ptr(), static_cast<int>(data.nbytes()));
+    }
+    above_data.SerializePartialToCodedStream(&out);
+  }
+};
+
+SplicedInitializer splice(const onnx::TensorProto& initializer, const DeferredInitializers& deferred) {
+  const auto found = deferred.find(initializer.name());
+  if (found == deferred.end()) return {initializer, {}, {}};
+  auto [below, above] = split_around_field(initializer, onnx::TensorProto::kRawDataFieldNumber);
+  return {std::move(below), std::move(above), found->second};
+}
+
+// Protobuf writes the fields of a message in field-number order. Writing the model's fields below
+// the graph, the graph's fields below its initializers, each initializer with its deferred data
+// spliced in, then the fields above the initializers and above the graph, each message prefixed by
+// its length, therefore gives byte for byte what serializing the model with the data filled in
+// would, while the weights go from the tensors to the file without an intermediate copy.
+class SplicedModel {
+ public:
+  SplicedModel(const onnx::ModelProto& model, const DeferredInitializers& deferred) {
+    std::tie(model_below_graph_, model_above_graph_) = split_around_field(model, onnx::ModelProto::kGraphFieldNumber);
+    std::tie(graph_below_initializers_, graph_above_initializers_) =
+        split_around_field(model.graph(), onnx::GraphProto::kInitializerFieldNumber);
+    for (const auto& initializer : model.graph().initializer()) initializers_.push_back(splice(initializer, deferred));
+    // Protobuf sizes are ints: a larger file could be written but not read.
+    const size_t size = model_below_graph_.ByteSizeLong() +
+                        length_delimited_size(onnx::ModelProto::kGraphFieldNumber, graph_size()) +
+                        model_above_graph_.ByteSizeLong();
+    if (size > static_cast<size_t>(INT_MAX))
+      throw std::runtime_error("the model takes " + std::to_string(size) +
+                               " bytes, more than the 2 GiB an ONNX file without external data can hold");
+  }
+
+  void write(CodedOutputStream& out) const {
+    model_below_graph_.SerializePartialToCodedStream(&out);
+    write_length_delimited_header(out, onnx::ModelProto::kGraphFieldNumber, graph_size());
+    graph_below_initializers_.SerializePartialToCodedStream(&out);
+    for (const auto& initializer : initializers_) {
+      write_length_delimited_header(out, onnx::GraphProto::kInitializerFieldNumber, initializer.byte_size());
+      initializer.write(out);
+    }
+    graph_above_initializers_.SerializePartialToCodedStream(&out);
+    model_above_graph_.SerializePartialToCodedStream(&out);
+  }
+
+ private:
+  size_t graph_size() const {
+    size_t size = graph_below_initializers_.ByteSizeLong() + graph_above_initializers_.ByteSizeLong();
+    for (const auto& initializer : initializers_)
+      size += length_delimited_size(onnx::GraphProto::kInitializerFieldNumber, initializer.byte_size());
+    return size;
+  }
+
+  onnx::ModelProto model_below_graph_, model_above_graph_;
+  onnx::GraphProto graph_below_initializers_, graph_above_initializers_;
+  std::vector<SplicedInitializer> initializers_;
+};
+
+// Writes to a file descriptor and has the kernel start writing each stretch to disk right away, so
+// that the fsync before the rename finds most of a large model on disk already instead of waiting
+// for all of it.
+class EagerWritebackStream : public google::protobuf::io::CopyingOutputStream {
+ public:
+  explicit EagerWritebackStream(int fd) : fd_(fd) {}
+
+  bool Write(const void* buffer, int size) override {
+    const auto* bytes = static_cast<const char*>(buffer);
+    while (size > 0) {
+      const ssize_t written = ::write(fd_, bytes, std::min(size, kWritebackStretchBytes));
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) return false;
+      ::sync_file_range(fd_, offset_, written, SYNC_FILE_RANGE_WRITE);  // only a hint: fsync follows
+      offset_ += written;
+      bytes += written;
+      size -= static_cast<int>(written);
+    }
+    return true;
+  }
+
+ private:
+  static constexpr int kWritebackStretchBytes = 32 << 20;
+  int fd_;
+  off_t offset_ = 0;
+};
+
+// Large blocks keep the number of write() calls small; the deferred data bypasses them (aliasing).
+constexpr int kWriteBlockBytes = 1 << 20;
+
+bool write_spliced_model(const SplicedModel& model, int fd) {
+  EagerWritebackStream stream(fd);
+  google::protobuf::io::CopyingOutputStreamAdaptor file(&stream, kWriteBlockBytes);
+  {
+    CodedOutputStream out(&file);
+    out.EnableAliasing(true);
+    model.write(out);
+    out.Trim();
+    if (out.HadError()) return false;
+  }
+  return file.Flush();
 }
 
 }  // namespace
@@ -66,7 +260,9 @@ onnx::ModelProto build_model(onnx::GraphProto graph, int opset, const std::map<s
   return model;
 }
 
-void validate_model(onnx::ModelProto& model) {
+void validate_model(onnx::ModelProto& model, const DeferredInitializers& deferred) {
+  require_deferred_data_fits(model.graph(), deferred);
+  const StandInData stand_in(*model.mutable_graph(), deferred);
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& error) {
@@ -80,13 +276,16 @@ void validate_model(onnx::ModelProto& model) {
   }
 }
 
-void write_model_atomically(const onnx::ModelProto& model, const std::string& path) {
+void write_model_atomically(const onnx::ModelProto& model, const std::string& path,
+                            const DeferredInitializers& deferred) {
+  require_deferred_data_fits(model.graph(), deferred);
+  const SplicedModel spliced(model, deferred);
   const auto target = std::filesystem::absolute(path);
   if (!target.parent_path().empty()) std::filesystem::create_directories(target.parent_path());
   auto temporary = target.string() + ".XXXXXX";
   const int fd = ::mkstemp(temporary.data());
   if (fd < 0) throw io_error("create a temporary file next to", target.string());
-  const bool written = model.SerializeToFileDescriptor(fd);
+  const bool written = write_spliced_model(spliced, fd);
   const bool synced = written && ::fsync(fd) == 0;
   ::close(fd);
   if (!written || !synced) {

@@ -1,5 +1,7 @@
 #pragma once
 // Turns a converted graph into a validated ModelProto and writes it to disk.
+#include "mltk/onnx_export/tensor_proto.h"
+
 #include <onnx/onnx_pb.h>
 
 #include <map>
@@ -20,10 +22,13 @@ onnx::ModelProto build_model(onnx::GraphProto graph, int opset, const std::map<s
 
 // onnx::checker::check_model, then strict shape inference with type checks (which also stores the
 // inferred value_info in the model). Throws std::runtime_error naming the failed check.
-void validate_model(onnx::ModelProto& model);
+// `deferred` holds the data of the initializers the model declares without it.
+void validate_model(onnx::ModelProto& model, const DeferredInitializers& deferred = {});
 
 // Writes to a temporary file in the destination directory, syncs it and renames it over `path`,
-// so a reader never sees a partially written model.
-void write_model_atomically(const onnx::ModelProto& model, const std::string& path);
+// so a reader never sees a partially written model. The initializers named in `deferred` get
+// their tensor's bytes as raw_data: the file is exactly what the model with that data serializes to.
+void write_model_atomically(const onnx::ModelProto& model, const std::string& path,
+                            const DeferredInitializers& deferred = {});
 
 }  // namespace mltk::onnx_export

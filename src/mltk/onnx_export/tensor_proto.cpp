@@ -33,14 +33,27 @@ int32_t onnx_data_type(at::ScalarType type) {
   throw std::invalid_argument(std::string("tensors of type ") + c10::toString(type) + " cannot be exported to ONNX");
 }
 
-onnx::TensorProto to_tensor_proto(const at::Tensor& tensor, const std::string& name) {
-  const auto data = tensor.detach().to(at::kCPU).contiguous();
+at::Tensor raw_data_tensor(const at::Tensor& tensor) { return tensor.detach().to(at::kCPU).contiguous(); }
+
+onnx::TensorProto tensor_proto_without_data(const at::Tensor& tensor, const std::string& name) {
   onnx::TensorProto proto;
   proto.set_name(name);
-  proto.set_data_type(onnx_data_type(data.scalar_type()));
-  for (const auto size : data.sizes()) proto.add_dims(size);
-  proto.set_raw_data(data.data_ptr(), data.numel() * data.element_size());
+  proto.set_data_type(onnx_data_type(tensor.scalar_type()));
+  for (const auto size : tensor.sizes()) proto.add_dims(size);
   return proto;
+}
+
+onnx::TensorProto to_tensor_proto(const at::Tensor& tensor, const std::string& name) {
+  const auto data = raw_data_tensor(tensor);
+  auto proto = tensor_proto_without_data(data, name);
+  proto.set_raw_data(data.data_ptr(), data.nbytes());
+  return proto;
+}
+
+void add_deferred_initializer(onnx::GraphProto& graph, DeferredInitializers& deferred, const std::string& name,
+                              const at::Tensor& tensor) {
+  *graph.add_initializer() = tensor_proto_without_data(tensor, name);
+  deferred.insert_or_assign(name, raw_data_tensor(tensor));
 }
 
 at::Tensor from_tensor_proto(const onnx::TensorProto& proto) {
