@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -90,14 +91,16 @@ double float32_rounding_error(models::ClassifierImpl& model, const torch::Tensor
   return (single - reference).abs().max().item<double>();
 }
 
-// A perturbed, calibrated, unit-logit model whose float32 rounding error is below kTolerance / 10.
-// Calibrating before or after the perturbation both give realistic statistics, yet which of the
-// two leaves float32 accurate depends on the architecture (checked in torchvision: calibrated
-// first, efficientnet_b3 strays by 0.04; perturbed first, resnet152 strays by 1e-3), so both
-// orders are tried.
+// A perturbed, calibrated, unit-logit model whose float32 rounding error is small against
+// kTolerance. Calibrating before or after the perturbation both give realistic statistics, yet
+// which of the two leaves float32 accurate depends on the architecture (checked in torchvision:
+// calibrated first, efficientnet_b3 strays from float64 by 0.04; perturbed first, resnet152 by
+// 1e-3 and resnet101 by 2e-4), so the second order is tried when the first is not clearly good,
+// and the better one is kept.
 models::Classifier well_conditioned_model(const std::string& architecture) {
   const auto probe = torch::randn({3, 3, kImageSize, kImageSize});
-  double error = 0.0;
+  models::Classifier best;
+  double best_error = std::numeric_limits<double>::infinity();
   for (const bool calibrate_first : {true, false}) {
     torch::manual_seed(0);
     auto model = models::create_model({architecture, 2, kImageSize, std::nullopt});
@@ -105,12 +108,19 @@ models::Classifier well_conditioned_model(const std::string& architecture) {
     perturb_weights(*model);
     if (!calibrate_first) calibrate_batch_norms(*model);
     normalize_logit_scale(*model);
-    error = float32_rounding_error(*model, probe);
-    if (error <= kTolerance / 10) return model;
+    const double error = float32_rounding_error(*model, probe);
+    if (error < best_error) {
+      best = model;
+      best_error = error;
+    }
+    if (best_error <= kTolerance / 10) break;
   }
-  ADD_FAILURE() << architecture << ": no test model found whose float32 output is within " << kTolerance / 10
-                << " of float64 (last: " << error << ")";
-  return nullptr;
+  if (best_error > kTolerance / 2) {
+    ADD_FAILURE() << architecture << ": no test model found whose float32 output is within " << kTolerance / 2
+                  << " of float64 (best: " << best_error << ")";
+    return nullptr;
+  }
+  return best;
 }
 
 class ZooExport : public ::testing::TestWithParam<ZooCase> {
