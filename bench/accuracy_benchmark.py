@@ -53,7 +53,7 @@ def python_training(work_dir, epochs):
             with open(os.path.join(splits, name)) as f:
                 for line in f:
                     path = line.strip()
-                    if path and path.lower().endswith((".jpg", ".jpeg", ".png")):
+                    if path:
                         self.samples.append((os.path.join(raw, path), class_names.index(path.split("/")[-2])))
             self.transform = transform
 

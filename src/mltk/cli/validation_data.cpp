@@ -1,11 +1,11 @@
 #include "mltk/cli/validation_data.h"
 
 #include "mltk/checkpoint/checkpoint.h"
+#include "mltk/data/split_index.h"
 #include "mltk/inference/image_predictions.h"
 #include "mltk/inference/loaded_model.h"
 #include "mltk/train/dataset.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
@@ -18,16 +18,10 @@ namespace fs = std::filesystem;
 // around 10 MB.
 constexpr int64_t kValidationBatchSize = 16;
 
-int64_t label_from_folder(const std::string& image_path, const std::vector<std::string>& class_names) {
-  const auto folder = fs::path(image_path).parent_path().filename().string();
-  const auto found = std::find(class_names.begin(), class_names.end(), folder);
-  return found == class_names.end() ? -1 : found - class_names.begin();
-}
-
 std::vector<data::Sample> samples_of_images(const std::string& path, const std::vector<std::string>& class_names) {
   std::vector<data::Sample> samples;
   for (const auto& image : inference::collect_images({path}))
-    samples.push_back({image, label_from_folder(image, class_names)});
+    samples.push_back({image, data::class_of(image, class_names).value_or(-1)});
   return samples;
 }
 

@@ -9,6 +9,13 @@
 
 namespace mltk::data {
 
+std::optional<int64_t> class_of(const std::string& path, const std::vector<std::string>& class_names) {
+  const std::string folder = std::filesystem::path(path).parent_path().filename().string();
+  const auto found = std::find(class_names.begin(), class_names.end(), folder);
+  if (found == class_names.end()) return std::nullopt;
+  return found - class_names.begin();
+}
+
 std::vector<Sample> read_index(const std::string& index_file, const std::string& raw_dir,
                                const std::vector<std::string>& class_names) {
   namespace fs = std::filesystem;
@@ -22,16 +29,16 @@ std::vector<Sample> read_index(const std::string& index_file, const std::string&
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     const fs::path relative(line);
-    const std::string class_name = relative.parent_path().filename().string();
-    const auto found = std::find(class_names.begin(), class_names.end(), class_name);
-    if (found == class_names.end())
+    const auto label = class_of(line, class_names);
+    if (!label)
       throw std::runtime_error(index_file + ":" + std::to_string(line_number) + ": " + line + " is in folder '" +
-                               class_name + "', which is not one of the dataset's classes");
+                               relative.parent_path().filename().string() +
+                               "', which is not one of the dataset's classes");
     const fs::path full = fs::path(raw_dir) / relative;
     if (!fs::is_regular_file(full))
       throw std::runtime_error(index_file + ":" + std::to_string(line_number) + ": indexed image " + full.string() +
                                " does not exist; re-run ml-split or restore the file");
-    samples.push_back({full.string(), static_cast<int64_t>(found - class_names.begin())});
+    samples.push_back({full.string(), *label});
   }
   return samples;
 }

@@ -3,6 +3,7 @@
 // One path per line, relative to the dataset's raw folder, '/' separators, sorted. A sample's class
 // is the name of the folder that directly contains the file.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@ struct Sample {
   std::string path;  // raw_dir joined with the indexed relative path
   int64_t label;     // position of the class folder name in class_names
 };
+
+// The position in `class_names` of the folder that directly contains `path`; nullopt when that
+// folder is not a class.
+std::optional<int64_t> class_of(const std::string& path, const std::vector<std::string>& class_names);
 
 // Reads `index_file` and resolves every line against `raw_dir`. Throws naming the file when an
 // indexed image does not exist (so a stale index fails before training starts) or when its folder

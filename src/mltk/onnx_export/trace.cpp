@@ -1,5 +1,7 @@
 #include "mltk/onnx_export/trace.h"
 
+#include "mltk/models/eval_mode.h"
+
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -30,21 +32,6 @@ std::vector<std::pair<std::string, torch::Tensor>> unique_named_tensors(const to
   return tensors;
 }
 
-// Restores the module's training flag however tracing ends.
-class EvalModeScope {
- public:
-  explicit EvalModeScope(torch::nn::Module& module) : module_(module), was_training_(module.is_training()) {
-    module_.eval();
-  }
-  ~EvalModeScope() { module_.train(was_training_); }
-  EvalModeScope(const EvalModeScope&) = delete;
-  EvalModeScope& operator=(const EvalModeScope&) = delete;
-
- private:
-  torch::nn::Module& module_;
-  bool was_training_;
-};
-
 // What must be equal between two traces: the operation, and the value of any constant.
 std::string node_signature(const torch::jit::Node& node) {
   std::ostringstream text;
@@ -63,7 +50,7 @@ std::string node_signature(const torch::jit::Node& node) {
 }  // namespace
 
 TracedModule trace_module(torch::nn::Module& module, const ForwardFn& forward, const torch::Tensor& example) {
-  EvalModeScope eval_mode(module);
+  const models::EvalModeScope eval_mode(module);
   torch::NoGradGuard no_grad;
 
   TracedModule traced;

@@ -1,6 +1,7 @@
 #include "mltk/validate/export_validator.h"
 
 #include "mltk/common/atomic_file.h"
+#include "mltk/models/eval_mode.h"
 #include "mltk/runtime/onnx_model_loader.h"
 #include "mltk/runtime/runner_factory.h"
 
@@ -16,22 +17,6 @@
 
 namespace mltk::validate {
 namespace {
-
-// Puts the module in eval mode (dropout off, batch norm on running statistics) and restores
-// the caller's mode afterwards.
-class EvalMode {
- public:
-  explicit EvalMode(torch::nn::Module& module) : module_(module), was_training_(module.is_training()) {
-    module_.eval();
-  }
-  ~EvalMode() { module_.train(was_training_); }
-  EvalMode(const EvalMode&) = delete;
-  EvalMode& operator=(const EvalMode&) = delete;
-
- private:
-  torch::nn::Module& module_;
-  bool was_training_;
-};
 
 struct FileInput {
   std::optional<int64_t> fixed_batch;  // absent when dimension 0 is symbolic or unknown
@@ -94,7 +79,7 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
   validation.dynamic_batch = !file.fixed_batch.has_value();
   validation.input_shape = options.input_shape;
 
-  EvalMode eval_mode(model);
+  const models::EvalModeScope eval_mode(model);
   torch::NoGradGuard no_grad;
   auto generator = at::detail::createCPUGenerator(kValidationSeed);
   for (const int64_t batch_size : batch_sizes_for(file, options.batch_size)) {
