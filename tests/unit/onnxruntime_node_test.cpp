@@ -1,4 +1,5 @@
 #include "mltk/runtime/onnxruntime_node.h"
+#include "mltk/common/child_process.h"
 #include "mltk/common/subprocess.h"
 #include "mltk/validate/verdict.h"
 
@@ -16,6 +17,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <signal.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using mltk::runtime::OnnxRuntimeNode;
@@ -76,38 +83,95 @@ std::unique_ptr<Oracle> export_oracle() {
   return oracle;
 }
 
-void add_value_info(onnx::ValueInfoProto* info, const std::string& name, int elem_type, int64_t size) {
-  info->set_name(name);
-  auto* tensor_type = info->mutable_type()->mutable_tensor_type();
-  tensor_type->set_elem_type(elem_type);
-  tensor_type->mutable_shape()->add_dim()->set_dim_value(size);
+// A graph built node by node with the ONNX protobuf API, for models torch.onnx.export would fold
+// away or cannot produce (several inputs of several element types).
+class GraphBuilder {
+ public:
+  GraphBuilder() {
+    model_.set_ir_version(8);
+    model_.add_opset_import()->set_version(14);
+    model_.mutable_graph()->set_name("bridge_test");
+  }
+  GraphBuilder& input(const std::string& name, int elem_type, const std::vector<int64_t>& dims) {
+    describe(model_.mutable_graph()->add_input(), name, elem_type, dims);
+    return *this;
+  }
+  GraphBuilder& output(const std::string& name, int elem_type, const std::vector<int64_t>& dims) {
+    describe(model_.mutable_graph()->add_output(), name, elem_type, dims);
+    return *this;
+  }
+  // A node; `cast_to` >= 0 sets the `to` attribute of a Cast.
+  GraphBuilder& node(const std::string& op, const std::vector<std::string>& inputs, const std::string& output,
+                     int cast_to = -1) {
+    onnx::NodeProto* node = model_.mutable_graph()->add_node();
+    node->set_op_type(op);
+    for (const auto& name : inputs) node->add_input(name);
+    node->add_output(output);
+    if (cast_to >= 0) {
+      onnx::AttributeProto* to = node->add_attribute();
+      to->set_name("to");
+      to->set_type(onnx::AttributeProto::INT);
+      to->set_i(cast_to);
+    }
+    return *this;
+  }
+  void write(const fs::path& file) const {
+    std::ofstream out(file, std::ios::binary);
+    ASSERT_TRUE(model_.SerializeToOstream(&out));
+  }
+
+ private:
+  static void describe(onnx::ValueInfoProto* info, const std::string& name, int elem_type,
+                       const std::vector<int64_t>& dims) {
+    info->set_name(name);
+    auto* tensor_type = info->mutable_type()->mutable_tensor_type();
+    tensor_type->set_elem_type(elem_type);
+    for (const int64_t dim : dims) tensor_type->mutable_shape()->add_dim()->set_dim_value(dim);
+  }
+
+  onnx::ModelProto model_;
+};
+
+// x: float[2, 3] -> y = x + x, the smallest model for tests about the process rather than the numbers.
+fs::path write_doubling_model(const fs::path& dir) {
+  const fs::path file = dir / "double.onnx";
+  GraphBuilder()
+      .input("x", onnx::TensorProto::FLOAT, {2, 3})
+      .node("Add", {"x", "x"}, "y")
+      .output("y", onnx::TensorProto::FLOAT, {2, 3})
+      .write(file);
+  return file;
 }
 
-// x: int64[3] -> (same: int64[3] = Identity(x), as_float: float[3] = Cast(x)), built with the
-// ONNX protobuf API because torch.onnx.export folds such a graph away.
-void write_int64_model(const fs::path& file) {
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.add_opset_import()->set_version(14);
-  onnx::GraphProto* graph = model.mutable_graph();
-  graph->set_name("int64_roundtrip");
-  onnx::NodeProto* identity = graph->add_node();
-  identity->set_op_type("Identity");
-  identity->add_input("x");
-  identity->add_output("same");
-  onnx::NodeProto* cast = graph->add_node();
-  cast->set_op_type("Cast");
-  cast->add_input("x");
-  cast->add_output("as_float");
-  onnx::AttributeProto* to = cast->add_attribute();
-  to->set_name("to");
-  to->set_type(onnx::AttributeProto::INT);
-  to->set_i(onnx::TensorProto::FLOAT);
-  add_value_info(graph->add_input(), "x", onnx::TensorProto::INT64, 3);
-  add_value_info(graph->add_output(), "same", onnx::TensorProto::INT64, 3);
-  add_value_info(graph->add_output(), "as_float", onnx::TensorProto::FLOAT, 3);
-  std::ofstream out(file, std::ios::binary);
-  ASSERT_TRUE(model.SerializeToOstream(&out));
+// One process seen in /proc.
+struct ProcessEntry {
+  pid_t pid = 0;
+  char state = '?';
+  unsigned long long start_time = 0;  // clock ticks after boot: tells a new process from a reused pid
+};
+
+// The processes (zombies included) whose parent is this test binary, read from /proc rather than
+// asked of the code under test.
+std::vector<ProcessEntry> children_of_this_process() {
+  std::vector<ProcessEntry> children;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t comm_end = stat.rfind(')');
+    if (comm_end == std::string::npos) continue;  // the process ended while we looked
+    std::istringstream fields(stat.substr(comm_end + 2));
+    ProcessEntry process;
+    process.pid = std::stoi(name);
+    pid_t parent = 0;
+    fields >> process.state >> parent;
+    std::string skipped;
+    for (int field = 5; field < 22; ++field) fields >> skipped;  // up to starttime, field 22
+    fields >> process.start_time;
+    if (parent == getpid()) children.push_back(process);
+  }
+  return children;
 }
 
 // Tests that really run ONNX Runtime need `npm ci` in tools/ort.
@@ -161,7 +225,13 @@ TEST_F(OnnxRuntimeNodeLive, InputMismatchReportsOnnxRuntimeMessage) {
 TEST_F(OnnxRuntimeNodeLive, ExchangesInt64TensorsAndKeepsOutputOrder) {
   TempDir dir("mltk-ort-int64");
   const fs::path model = dir.path() / "int64.onnx";
-  write_int64_model(model);
+  GraphBuilder()
+      .input("x", onnx::TensorProto::INT64, {3})
+      .node("Identity", {"x"}, "same")
+      .node("Cast", {"x"}, "as_float", onnx::TensorProto::FLOAT)
+      .output("same", onnx::TensorProto::INT64, {3})
+      .output("as_float", onnx::TensorProto::FLOAT, {3})
+      .write(model);
   const torch::Tensor x = torch::tensor({int64_t{-3}, int64_t{1} << 40, int64_t{7}});
   const auto outputs = OnnxRuntimeNode(model).run({x});
   ASSERT_EQ(outputs.size(), 2u);
@@ -175,9 +245,136 @@ TEST_F(OnnxRuntimeNodeLive, CorruptModelReportsOnnxRuntimeMessage) {
   TempDir dir("mltk-ort-corrupt");
   const fs::path model = dir.path() / "corrupt.onnx";
   std::ofstream(model) << "not a protobuf";
-  OnnxRuntimeNode runtime(model);
-  const std::string message = mltk::testkit::message_of_throw([&] { runtime.run({torch::zeros({1})}); });
+  const std::string message = mltk::testkit::message_of_throw([&] { OnnxRuntimeNode{model}; });
+  EXPECT_NE(message.find("ONNX Runtime refused " + model.string()), std::string::npos) << message;
   EXPECT_NE(message.find("Protobuf parsing failed"), std::string::npos) << message;
+  EXPECT_TRUE(children_of_this_process().empty());
+}
+
+TEST_F(OnnxRuntimeNodeLive, ExchangesEveryDtypeThroughSeveralInputsAndOutputs) {
+  using T = onnx::TensorProto;
+  struct Port {
+    const char* name;
+    int onnx_type;
+    torch::Tensor value;
+  };
+  // Byte patterns that read differently as uint8 and int8 (255 and -1), int64s beyond 32 bits, and
+  // one input that is not contiguous (a transpose), which the runner must lay out row-major.
+  const std::vector<Port> ports{
+      {"f32", T::FLOAT, torch::randn({3, 2}).t()},
+      {"f64", T::DOUBLE, torch::randn({2, 3}, torch::kFloat64)},
+      {"i64", T::INT64, torch::tensor({-(int64_t{1} << 40), int64_t{-1}, int64_t{0}, int64_t{1}, int64_t{1} << 50, int64_t{7}}).view({2, 3})},
+      {"i32", T::INT32, torch::tensor({-2147483647 - 1, -1, 0, 1, 65536, 2147483647}, torch::kInt32).view({2, 3})},
+      {"u8", T::UINT8, torch::tensor({0, 1, 127, 128, 200, 255}, torch::kInt32).to(torch::kUInt8).view({2, 3})},
+      {"i8", T::INT8, torch::tensor({-128, -1, 0, 1, 100, 127}, torch::kInt32).to(torch::kInt8).view({2, 3})},
+      {"b", T::BOOL, torch::tensor({1, 0, 0, 1, 1, 0}, torch::kInt32).to(torch::kBool).view({2, 3})},
+  };
+  GraphBuilder graph;
+  std::vector<torch::Tensor> inputs;
+  for (const auto& port : ports) {
+    const std::string out = std::string(port.name) + "_out";
+    graph.input(port.name, port.onnx_type, {2, 3}).node("Identity", {port.name}, out).output(out, port.onnx_type, {2, 3});
+    inputs.push_back(port.value);
+  }
+  // Arithmetic whose result depends on how ONNX Runtime read each byte pattern.
+  graph.node("Cast", {"u8"}, "u8_float", T::FLOAT)
+      .node("Cast", {"i8"}, "i8_float", T::FLOAT)
+      .node("Add", {"f32", "u8_float"}, "partial")
+      .node("Add", {"partial", "i8_float"}, "mixed")
+      .output("mixed", T::FLOAT, {2, 3})
+      .node("Cast", {"b"}, "mask", T::INT64)
+      .node("Mul", {"i64", "mask"}, "masked")
+      .output("masked", T::INT64, {2, 3});
+  TempDir dir("mltk-ort-dtypes");
+  const fs::path model = dir.path() / "dtypes.onnx";
+  graph.write(model);
+
+  const auto outputs = OnnxRuntimeNode(model).run(inputs);
+  ASSERT_EQ(outputs.size(), ports.size() + 2);
+  for (size_t i = 0; i < ports.size(); ++i) {
+    EXPECT_EQ(outputs[i].scalar_type(), inputs[i].scalar_type()) << ports[i].name;
+    EXPECT_TRUE(torch::equal(outputs[i], inputs[i])) << ports[i].name << "\n" << outputs[i] << "\n" << inputs[i];
+  }
+  const torch::Tensor mixed = inputs[0] + inputs[4].to(torch::kFloat32) + inputs[5].to(torch::kFloat32);
+  EXPECT_TRUE(torch::allclose(outputs[ports.size()], mixed, 0.0, 1e-5)) << outputs[ports.size()] << "\n" << mixed;
+  EXPECT_TRUE(torch::equal(outputs[ports.size() + 1], inputs[2] * inputs[6].to(torch::kInt64)));
+}
+
+TEST_F(OnnxRuntimeNodeLive, ManyBatchesRunInOneNodeProcess) {
+  TempDir dir("mltk-ort-one-process");
+  const fs::path model = write_doubling_model(dir.path());
+  ASSERT_TRUE(children_of_this_process().empty());
+  {
+    OnnxRuntimeNode runtime(model, 1);
+    std::set<std::pair<pid_t, unsigned long long>> seen;
+    for (int batch = 0; batch < 40; ++batch) {
+      const torch::Tensor x = torch::full({2, 3}, static_cast<float>(batch));
+      const auto outputs = runtime.run({x});
+      ASSERT_EQ(outputs.size(), 1u);
+      EXPECT_TRUE(torch::equal(outputs[0], x + x));
+      const auto children = children_of_this_process();
+      EXPECT_EQ(children.size(), 1u) << "after batch " << batch;
+      for (const auto& child : children) seen.insert({child.pid, child.start_time});
+    }
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen.begin()->first, runtime.process_id());
+  }
+  // The runner's destructor ended and reaped it: not even a zombie is left.
+  EXPECT_TRUE(children_of_this_process().empty());
+}
+
+TEST_F(OnnxRuntimeNodeLive, ProcessKilledDuringRunIsReported) {
+  TempDir dir("mltk-ort-killed");
+  const fs::path model = write_doubling_model(dir.path());
+  OnnxRuntimeNode runtime(model);
+  const torch::Tensor x = torch::ones({2, 3});
+  ASSERT_EQ(runtime.run({x}).size(), 1u);
+  const pid_t pid = runtime.process_id();
+  // Stopped, the process cannot answer, so the kill always lands while run() waits for it.
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  std::thread killer([pid] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    kill(pid, SIGKILL);
+  });
+  const std::string message = mltk::testkit::message_of_throw([&] { runtime.run({x}); });
+  killer.join();
+  EXPECT_NE(message.find("(node, pid " + std::to_string(pid) + ") was killed by signal 9"), std::string::npos) << message;
+  EXPECT_NE(message.find("while running a batch of " + model.string()), std::string::npos) << message;
+  EXPECT_TRUE(children_of_this_process().empty());
+  EXPECT_EQ(runtime.process_id(), -1);
+
+  const std::string later = mltk::testkit::message_of_throw([&] { runtime.run({x}); });
+  EXPECT_NE(later.find("can no longer run"), std::string::npos) << later;
+  EXPECT_NE(later.find("killed by signal 9"), std::string::npos) << later;
+}
+
+TEST_F(OnnxRuntimeNodeLive, HungProcessIsKilledAfterTheTimeout) {
+  TempDir dir("mltk-ort-hung");
+  const fs::path model = write_doubling_model(dir.path());
+  mltk::runtime::OnnxRuntimeNodeOptions options;
+  options.run_timeout = std::chrono::milliseconds(500);
+  OnnxRuntimeNode runtime(model, options);
+  const pid_t pid = runtime.process_id();
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  const std::string message = mltk::testkit::message_of_throw([&] { runtime.run({torch::ones({2, 3})}); });
+  EXPECT_NE(message.find("did not answer within 0.5 s while running a batch of " + model.string()), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("(node, pid " + std::to_string(pid) + ") was killed by signal 9"), std::string::npos) << message;
+  EXPECT_TRUE(children_of_this_process().empty());
+}
+
+TEST_F(OnnxRuntimeNodeLive, ServerExitsByItselfWhenItsInputCloses) {
+  TempDir dir("mltk-ort-eof");
+  const fs::path model = write_doubling_model(dir.path());
+  mltk::ChildProcess server({"node", (kToolsDir / "run_model.js").string(), "--serve", model.string()});
+  const auto deadline = mltk::ChildProcess::Clock::now() + std::chrono::minutes(2);
+  unsigned char prefix[4];
+  ASSERT_EQ(server.read(prefix, sizeof prefix, deadline), mltk::ChildProcess::Io::kDone);
+  std::string header(prefix[0] | (prefix[1] << 8) | (prefix[2] << 16), '\0');
+  ASSERT_EQ(server.read(header.data(), header.size(), deadline), mltk::ChildProcess::Io::kDone);
+  EXPECT_EQ(nlohmann::json::parse(header).at("op"), "ready") << header;
+  // stop() closes stdin first and only kills when the deadline passes.
+  EXPECT_EQ(server.stop(deadline), "exited with status 0") << server.stderr_tail();
 }
 
 TEST(OnnxRuntimeNode, MissingModelFileIsNamed) {

@@ -1,13 +1,11 @@
 #include "mltk/runtime/onnxruntime_node.h"
 
-#include "mltk/common/subprocess.h"
+#include "mltk/runtime/ort_frames.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -15,12 +13,15 @@ namespace mltk::runtime {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using Clock = ChildProcess::Clock;
 
 namespace {
 
 constexpr const char* kScript = "run_model.js";
 // run_model.js exits with this code when onnxruntime-node cannot be loaded.
 constexpr int kExitOrtMissing = 3;
+// How long a process that closed its output may take to exit before it is killed.
+constexpr auto kExitGrace = std::chrono::seconds(2);
 
 fs::path locate_tools_dir() {
   if (const char* dir = std::getenv("MLTK_ORT_DIR"); dir != nullptr && *dir != '\0') return dir;
@@ -38,65 +39,18 @@ std::string install_hint(const fs::path& tools_dir) {
       tools_dir.string());
 }
 
-// Runs `node <tools_dir>/run_model.js args...`, translating the ways the bridge can be missing
-// into install instructions. Other failures are returned to the caller via the exit code.
-ProcessResult run_bridge(const fs::path& tools_dir, std::vector<std::string> args) {
-  args.insert(args.begin(), {"node", (tools_dir / kScript).string()});
-  ProcessResult result;
-  try {
-    result = run_process(args);
-  } catch (const std::system_error& e) {
-    if (e.code() == std::errc::no_such_file_or_directory) {
-      throw std::runtime_error("ONNX Runtime needs `node`, which is not on PATH: " + install_hint(tools_dir));
-    }
-    throw;
-  }
-  if (result.exit_code == kExitOrtMissing) {
-    throw std::runtime_error(fmt::format("onnxruntime-node is not installed in {}: {}\n{}", tools_dir.string(),
-                                         install_hint(tools_dir), result.err));
-  }
-  return result;
-}
-
-const char* dtype_name(torch::ScalarType type) {
-  switch (type) {
-    case torch::kFloat32:
-      return "float32";
-    case torch::kInt64:
-      return "int64";
-    default:
-      throw std::runtime_error(fmt::format("onnxruntime bridge supports float32 and int64 tensors, got {}",
-                                           c10::toString(type)));
-  }
-}
-
-torch::ScalarType dtype_from_name(const std::string& name) {
-  if (name == "float32") return torch::kFloat32;
-  if (name == "int64") return torch::kInt64;
-  throw std::runtime_error("onnxruntime bridge returned unsupported dtype " + name);
-}
-
-void write_file(const fs::path& file, const void* data, size_t size) {
-  std::ofstream out(file, std::ios::binary);
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-  if (!out) throw std::runtime_error("cannot write " + file.string());
-}
-
-torch::Tensor read_tensor(const fs::path& file, const std::vector<int64_t>& dims, torch::ScalarType dtype) {
-  torch::Tensor tensor = torch::empty(dims, torch::TensorOptions().dtype(dtype));
-  const std::string bytes = read_file(file);
-  if (bytes.size() != tensor.nbytes()) {
-    throw std::runtime_error(fmt::format("{} has {} bytes, expected {}", file.string(), bytes.size(), tensor.nbytes()));
-  }
-  std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
-  return tensor;
+std::string stderr_excerpt(const std::string& tail) {
+  return tail.empty() ? "it wrote nothing to stderr" : "its stderr ended with:\n" + tail;
 }
 
 }  // namespace
 
 OnnxRuntimeNode::OnnxRuntimeNode(fs::path model_path, int intra_op_threads)
+    : OnnxRuntimeNode(std::move(model_path), OnnxRuntimeNodeOptions{intra_op_threads}) {}
+
+OnnxRuntimeNode::OnnxRuntimeNode(fs::path model_path, OnnxRuntimeNodeOptions options)
     : model_path_(fs::absolute(std::move(model_path))),
-      intra_op_threads_(intra_op_threads),
+      options_(std::move(options)),
       tools_dir_(fs::absolute(locate_tools_dir())) {
   if (!fs::is_regular_file(model_path_)) throw std::runtime_error("ONNX model not found: " + model_path_.string());
   if (!fs::is_regular_file(tools_dir_ / kScript)) {
@@ -104,45 +58,106 @@ OnnxRuntimeNode::OnnxRuntimeNode(fs::path model_path, int intra_op_threads)
         "{} not found in {}: set MLTK_ORT_DIR to mltk's tools/ort directory, then {}", kScript,
         tools_dir_.string(), install_hint(tools_dir_)));
   }
-  const ProcessResult probe = run_bridge(tools_dir_, {"--version"});
-  if (probe.exit_code != 0) {
-    throw std::runtime_error(fmt::format("onnxruntime bridge failed (exit {}): {}", probe.exit_code, probe.err));
+  try {
+    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        "node", (tools_dir_ / kScript).string(), "--serve", model_path_.string(), "--threads",
+        std::to_string(options_.intra_op_threads), "--optimization", options_.graph_optimization});
+  } catch (const std::system_error& e) {
+    if (e.code() == std::errc::no_such_file_or_directory) {
+      throw std::runtime_error("ONNX Runtime needs `node`, which is not on PATH: " + install_hint(tools_dir_));
+    }
+    throw;
   }
-  version_ = json::parse(probe.out).at("onnxruntime").get<std::string>();
+
+  const json ready = receive_header({"loading", options_.load_timeout, Clock::now() + options_.load_timeout});
+  if (ready.value("op", "") == "error") {
+    fail_with(fmt::format("ONNX Runtime refused {}: {}", model_path_.string(), ready.value("message", "(no message)")));
+  }
+  version_ = ready.value("onnxruntime", "?");
 }
+
+OnnxRuntimeNode::~OnnxRuntimeNode() = default;
 
 std::string OnnxRuntimeNode::name() const { return "onnxruntime " + version_; }
 
+pid_t OnnxRuntimeNode::process_id() const { return process_ ? process_->pid() : -1; }
+
+void OnnxRuntimeNode::fail_with(const std::string& message) {
+  if (process_) process_->stop(Clock::now() + kExitGrace);
+  process_.reset();
+  failure_ = message;
+  throw std::runtime_error(message);
+}
+
+void OnnxRuntimeNode::fail(ChildProcess::Io io, const Step& step) {
+  const pid_t pid = process_->pid();
+  if (io == ChildProcess::Io::kTimedOut) {
+    const std::string how = process_->stop(Clock::now());
+    fail_with(fmt::format("ONNX Runtime did not answer within {} s while {} {}; its process (node, pid {}) {}; {}",
+                          step.timeout.count() / 1000.0, step.what, model_path_.string(), pid, how,
+                          stderr_excerpt(process_->stderr_tail())));
+  }
+  const std::string how = process_->stop(Clock::now() + kExitGrace);
+  if (process_->exit_code() == kExitOrtMissing) {
+    fail_with(fmt::format("onnxruntime-node is not installed in {}: {}\n{}", tools_dir_.string(),
+                          install_hint(tools_dir_), process_->stderr_tail()));
+  }
+  fail_with(fmt::format("the ONNX Runtime process (node, pid {}) {} while {} {}; {}", pid, how, step.what,
+                        model_path_.string(), stderr_excerpt(process_->stderr_tail())));
+}
+
+void OnnxRuntimeNode::send(const void* data, size_t size, const Step& step) {
+  const auto io = process_->write(data, size, step.deadline);
+  if (io != ChildProcess::Io::kDone) fail(io, step);
+}
+
+void OnnxRuntimeNode::receive(void* data, size_t size, const Step& step) {
+  const auto io = process_->read(data, size, step.deadline);
+  if (io != ChildProcess::Io::kDone) fail(io, step);
+}
+
+json OnnxRuntimeNode::receive_header(const Step& step) {
+  unsigned char prefix[4];
+  receive(prefix, sizeof prefix, step);
+  try {
+    std::string text(ort_frames::decode_header_length(prefix), '\0');
+    receive(text.data(), text.size(), step);
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    fail_with(fmt::format("the ONNX Runtime bridge sent a malformed reply while {} {}: {}", step.what,
+                          model_path_.string(), e.what()));
+  } catch (const std::runtime_error& e) {
+    if (process_) fail_with(fmt::format("{} (while {} {})", e.what(), step.what, model_path_.string()));
+    throw;
+  }
+}
+
 std::vector<torch::Tensor> OnnxRuntimeNode::run(const std::vector<torch::Tensor>& inputs) {
-  TempDir work("mltk-ort");
-  json request = {{"model", model_path_.string()},
-                  {"inputs", json::array()},
-                  {"outputs_dir", "outputs"},
-                  {"threads", intra_op_threads_}};
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const torch::Tensor tensor = inputs[i].to(torch::kCPU).contiguous();
-    const std::string file = fmt::format("input_{}.bin", i);
-    request["inputs"].push_back({{"dims", tensor.sizes().vec()}, {"dtype", dtype_name(tensor.scalar_type())}, {"file", file}});
-    write_file(work.path() / file, tensor.data_ptr(), tensor.nbytes());
-  }
-  const fs::path request_file = work.path() / "request.json";
-  const std::string request_text = request.dump();
-  write_file(request_file, request_text.data(), request_text.size());
+  if (!process_) throw std::runtime_error("ONNX Runtime can no longer run " + model_path_.string() + ": " + failure_);
+  std::vector<torch::Tensor> cpu_inputs;
+  for (const auto& input : inputs) cpu_inputs.push_back(input.to(torch::kCPU).contiguous());
+  const std::string header = ort_frames::encode_header(ort_frames::run_request(cpu_inputs));
 
-  const ProcessResult result = run_bridge(tools_dir_, {request_file.string()});
-  if (result.exit_code != 0) {
-    throw std::runtime_error(fmt::format("onnxruntime failed on {} (exit {}): {}", model_path_.string(),
-                                         result.exit_code, result.err));
-  }
+  const Step step{"running a batch of", options_.run_timeout, Clock::now() + options_.run_timeout};
+  send(header.data(), header.size(), step);
+  for (const auto& input : cpu_inputs) send(input.data_ptr(), input.nbytes(), step);
 
-  const fs::path outputs_dir = work.path() / "outputs";
-  const json manifest = json::parse(read_file(outputs_dir / "result.json"));
+  const json reply = receive_header(step);
+  const std::string op = reply.value("op", "");
+  if (op == "error") {
+    throw std::runtime_error(fmt::format("onnxruntime failed on {}: {}", model_path_.string(),
+                                         reply.value("message", "(no message)")));
+  }
   std::vector<torch::Tensor> outputs;
-  for (const auto& output : manifest.at("outputs")) {
-    outputs.push_back(read_tensor(outputs_dir / output.at("file").get<std::string>(),
-                                  output.at("dims").get<std::vector<int64_t>>(),
-                                  dtype_from_name(output.at("dtype").get<std::string>())));
+  try {
+    if (op != "result") throw std::runtime_error("expected a result, got '" + op + "'");
+    for (const auto& spec : reply.at("outputs")) outputs.push_back(ort_frames::allocate_tensor(spec));
+  } catch (const std::exception& e) {
+    // The payload that follows cannot be skipped without trusting the header: the stream is lost.
+    fail_with(fmt::format("the ONNX Runtime bridge sent a malformed reply while {} {}: {}", step.what,
+                          model_path_.string(), e.what()));
   }
+  for (auto& output : outputs) receive(output.data_ptr(), output.nbytes(), step);
   return outputs;
 }
 
