@@ -1,4 +1,5 @@
 #include "mltk/runtime/onnxruntime_node.h"
+#include "mltk/runtime/ort_frames.h"
 #include "mltk/common/child_process.h"
 #include "mltk/common/subprocess.h"
 #include "mltk/validate/verdict.h"
@@ -370,7 +371,7 @@ TEST_F(OnnxRuntimeNodeLive, ServerExitsByItselfWhenItsInputCloses) {
   const auto deadline = mltk::ChildProcess::Clock::now() + std::chrono::minutes(2);
   unsigned char prefix[4];
   ASSERT_EQ(server.read(prefix, sizeof prefix, deadline), mltk::ChildProcess::Io::kDone);
-  std::string header(prefix[0] | (prefix[1] << 8) | (prefix[2] << 16), '\0');
+  std::string header(mltk::runtime::ort_frames::decode_header_length(prefix), '\0');
   ASSERT_EQ(server.read(header.data(), header.size(), deadline), mltk::ChildProcess::Io::kDone);
   EXPECT_EQ(nlohmann::json::parse(header).at("op"), "ready") << header;
   // stop() closes stdin first and only kills when the deadline passes.
