@@ -5,6 +5,7 @@
 #include "mltk/inference/evaluate_split.h"
 #include "mltk/inference/image_predictions.h"
 #include "mltk/inference/loaded_model.h"
+#include "mltk/runtime/onnx_model_checks.h"
 #include "mltk/runtime/reference_evaluator.h"
 #include "mltk/train/dataset.h"
 
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<runtime::ReferenceEvaluator> evaluator;
     inference::ForwardFn forward = [&](const torch::Tensor& images) { return loaded.model->forward(images); };
     if (!flags.onnx_path.empty()) {
+      runtime::load_checked_onnx_model(flags.onnx_path);  // before running anything
       evaluator = std::make_unique<runtime::ReferenceEvaluator>(flags.onnx_path);
       forward = inference::onnx_forward(*evaluator);
       log::info("Running {} with the reference ONNX evaluator", flags.onnx_path);

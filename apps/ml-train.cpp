@@ -6,8 +6,10 @@
 #include "mltk/models/model_builder.h"
 #include "mltk/models/zoo.h"
 #include "mltk/train/dataset.h"
+#include "mltk/train/interrupt.h"
 #include "mltk/train/trainer.h"
 
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -106,8 +108,9 @@ int main(int argc, char** argv) {
                                              : train::ExistingRun::refuse;
     const auto result = train::train(config, options);
     if (result.outcome == train::TrainOutcome::interrupted) {
-      log::warning("Training interrupted by Ctrl-C");
-      return 130;  // the shell's convention for a process ended by SIGINT
+      const int signal = train::interrupt_signal();
+      log::warning("Training interrupted by {}", signal == SIGTERM ? "SIGTERM" : "Ctrl-C");
+      return 128 + signal;  // the shell's convention for a process ended by a signal: 130 for SIGINT
     }
     return 0;
   });

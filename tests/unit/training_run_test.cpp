@@ -9,7 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -137,6 +141,43 @@ TEST_F(TrainingRun, ResumeWithoutAnEarlierRunIsAnError) {
   const auto result = train({"--config", config("shapes.yaml"), "--resume"}, dir_->file("runs_none"));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("last.pt does not exist"), std::string::npos) << result.err;
+}
+
+TEST_F(TrainingRun, ResumingFromACorruptLastCheckpointNamesItAndTheRemedy) {
+  const std::string runs = dir_->file("runs_corrupt");
+  ASSERT_EQ(train({"--config", config("shapes.yaml"), "--num_epochs", "1"}, runs).exit_code, 0);
+  const std::string last = runs + "/shapes_custom_fold_0/weights/last.pt";
+  fs::resize_file(last, fs::file_size(last) / 2);
+  const auto result = train({"--config", config("shapes.yaml"), "--num_epochs", "2", "--resume"}, runs);
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find(last), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("start it again with --overwrite"), std::string::npos) << result.err;
+}
+
+// Launchers stop jobs with SIGTERM: like Ctrl-C, it lets the batch finish and keeps last.pt.
+TEST_F(TrainingRun, SigtermSavesLastCheckpointLikeCtrlC) {
+  const std::string runs = dir_->file("runs_sigterm");
+  const std::string log = dir_->file("sigterm.log");
+  const std::string command = "exec " + std::string(MLTK_BINARY_DIR) + "/bin/ml-train --config " +
+                              config("shapes.yaml") + " --num_epochs 500 --runs_dir " + runs + " >" + log + " 2>&1";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The first epoch line is printed after the handler is installed.
+  for (int waited = 0; waited < 120000 && (fs::exists(log) ? read_file(log) : std::string()).find("Epoch 1/500") == std::string::npos; waited += 20)
+    usleep(20000);
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const std::string output = read_file(log);
+  ASSERT_TRUE(WIFEXITED(status)) << "ml-train died from signal " << WTERMSIG(status) << "\n" << output;
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM) << output;
+  EXPECT_NE(output.find("Training interrupted by SIGTERM"), std::string::npos) << output;
+  const auto last = checkpoint::load_checkpoint(runs + "/shapes_custom_fold_0/weights/last.pt");
+  EXPECT_EQ(last.extras.count("interrupted_during_epoch"), 1U);
 }
 
 TEST_F(TrainingRun, BadInputIsReportedClearly) {

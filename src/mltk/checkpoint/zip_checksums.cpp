@@ -25,10 +25,30 @@ uint16_t u16(const char* p) {
   std::memcpy(&v, p, 2);
   return v;
 }
+uint64_t u64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+constexpr uint32_t kZip64Marker = 0xFFFFFFFF;
+constexpr uint16_t kZip64ExtraId = 0x0001;
+
+// A record over 4 GiB keeps its size in the zip64 extra field, whose first value is the
+// uncompressed size when the directory entry holds the marker.
+uint64_t zip64_uncompressed_size(const char* extra, size_t length) {
+  for (size_t pos = 0; pos + 4 <= length;) {
+    const uint16_t id = u16(extra + pos), size = u16(extra + pos + 2);
+    if (pos + 4 + size > length) break;
+    if (id == kZip64ExtraId && size >= 8) return u64(extra + pos + 4);
+    pos += 4 + size;
+  }
+  throw std::runtime_error("corrupted zip central directory (zip64 record without its size)");
+}
 
 }  // namespace
 
-std::map<std::string, uint32_t> read_zip_checksums(const std::string& path) {
+std::map<std::string, ZipRecord> read_zip_records(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw std::runtime_error("cannot open file");
   const std::streamoff file_size = in.tellg();
@@ -46,8 +66,8 @@ std::map<std::string, uint32_t> read_zip_checksums(const std::string& path) {
   if (end_record < 0) throw std::runtime_error("no zip central directory (truncated or not a torch.save file)");
   const uint32_t directory_size = u32(&tail[end_record + 12]);
   const uint32_t directory_offset = u32(&tail[end_record + 16]);
-  std::map<std::string, uint32_t> checksums;
-  if (directory_offset == 0xFFFFFFFF || directory_size == 0xFFFFFFFF) return checksums;  // zip64: not verified
+  std::map<std::string, ZipRecord> records;
+  if (directory_offset == kZip64Marker || directory_size == kZip64Marker) return records;  // zip64: not verified
   if (static_cast<std::streamoff>(directory_offset) + directory_size > file_size)
     throw std::runtime_error("zip central directory points past the end of the file (truncated?)");
   std::vector<char> directory(directory_size);
@@ -56,17 +76,21 @@ std::map<std::string, uint32_t> read_zip_checksums(const std::string& path) {
   for (size_t pos = 0; pos + kEntryHeaderSize <= directory.size();) {
     const char* entry = &directory[pos];
     if (u32(entry) != kCentralDirectoryEntry) throw std::runtime_error("corrupted zip central directory");
-    const uint32_t crc = u32(entry + 16);
+    ZipRecord record;
+    record.crc32 = u32(entry + 16);
+    record.size = u32(entry + 24);
     const size_t name_length = u16(entry + 28), extra_length = u16(entry + 30), comment_length = u16(entry + 32);
-    if (pos + kEntryHeaderSize + name_length > directory.size())
+    if (pos + kEntryHeaderSize + name_length + extra_length > directory.size())
       throw std::runtime_error("corrupted zip central directory");
     std::string name(entry + kEntryHeaderSize, name_length);
+    if (record.size == kZip64Marker)
+      record.size = zip64_uncompressed_size(entry + kEntryHeaderSize + name_length, extra_length);
     const size_t slash = name.find('/');
     if (slash != std::string::npos) name = name.substr(slash + 1);
-    checksums[name] = crc;
+    records[name] = record;
     pos += kEntryHeaderSize + name_length + extra_length + comment_length;
   }
-  return checksums;
+  return records;
 }
 
 uint32_t crc32_of(const void* data, size_t size) {

@@ -48,6 +48,9 @@ class FileActions {
   FileActions(const FileActions&) = delete;
   FileActions& operator=(const FileActions&) = delete;
 
+  void read_from(int fd, const fs::path& file) {
+    posix_spawn_file_actions_addopen(&actions_, fd, file.c_str(), O_RDONLY, 0);
+  }
   void redirect(int fd, const fs::path& file) {
     posix_spawn_file_actions_addopen(&actions_, fd, file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   }
@@ -67,7 +70,7 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
   const fs::path out_file = capture.path() / "stdout";
   const fs::path err_file = capture.path() / "stderr";
   FileActions actions;
-  actions.redirect(STDIN_FILENO, "/dev/null");
+  actions.read_from(STDIN_FILENO, "/dev/null");
   actions.redirect(STDOUT_FILENO, out_file);
   actions.redirect(STDERR_FILENO, err_file);
 

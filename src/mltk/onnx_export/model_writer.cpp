@@ -1,5 +1,7 @@
 #include "mltk/onnx_export/model_writer.h"
 
+#include "mltk/common/atomic_file.h"
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/wire_format_lite.h>
@@ -7,11 +9,9 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <algorithm>
 #include <climits>
 #include <filesystem>
@@ -33,10 +33,6 @@ void declare_float_tensor(onnx::ValueInfoProto& info, const std::string& name, c
     else
       dims->add_dim()->set_dim_value(shape[i]);
   }
-}
-
-std::runtime_error io_error(const std::string& what, const std::string& path) {
-  return std::runtime_error("cannot " + what + " '" + path + "': " + std::strerror(errno));
 }
 
 bool holds_data(const onnx::TensorProto& tensor) {
@@ -196,7 +192,10 @@ class EagerWritebackStream : public google::protobuf::io::CopyingOutputStream {
     while (size > 0) {
       const ssize_t written = ::write(fd_, bytes, std::min(size, kWritebackStretchBytes));
       if (written < 0 && errno == EINTR) continue;
-      if (written <= 0) return false;
+      if (written <= 0) {
+        error_ = written < 0 ? errno : EIO;
+        return false;
+      }
       ::sync_file_range(fd_, offset_, written, SYNC_FILE_RANGE_WRITE);  // only a hint: fsync follows
       offset_ += written;
       bytes += written;
@@ -204,27 +203,34 @@ class EagerWritebackStream : public google::protobuf::io::CopyingOutputStream {
     }
     return true;
   }
+  // The errno value of the write that failed, 0 while none has.
+  int error() const { return error_; }
 
  private:
   static constexpr int kWritebackStretchBytes = 32 << 20;
   int fd_;
+  int error_ = 0;
   off_t offset_ = 0;
 };
 
 // Large blocks keep the number of write() calls small; the deferred data bypasses them (aliasing).
 constexpr int kWriteBlockBytes = 1 << 20;
 
-bool write_spliced_model(const SplicedModel& model, int fd) {
+// Returns 0 or the errno value of the write that failed.
+int write_spliced_model(const SplicedModel& model, int fd) {
   EagerWritebackStream stream(fd);
   google::protobuf::io::CopyingOutputStreamAdaptor file(&stream, kWriteBlockBytes);
+  bool written = true;
   {
     CodedOutputStream out(&file);
     out.EnableAliasing(true);
     model.write(out);
     out.Trim();
-    if (out.HadError()) return false;
+    written = !out.HadError();
   }
-  return file.Flush();
+  written = file.Flush() && written;
+  if (written) return 0;
+  return stream.error() != 0 ? stream.error() : EIO;
 }
 
 }  // namespace
@@ -282,24 +288,7 @@ void write_model_atomically(const onnx::ModelProto& model, const std::string& pa
   const SplicedModel spliced(model, deferred);
   const auto target = std::filesystem::absolute(path);
   if (!target.parent_path().empty()) std::filesystem::create_directories(target.parent_path());
-  auto temporary = target.string() + ".XXXXXX";
-  const int fd = ::mkstemp(temporary.data());
-  if (fd < 0) throw io_error("create a temporary file next to", target.string());
-  const bool written = write_spliced_model(spliced, fd);
-  const bool synced = written && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || !synced) {
-    const auto error = io_error(written ? "sync" : "write", temporary);
-    std::filesystem::remove(temporary);
-    throw error;
-  }
-  // mkstemp creates the file 0600; a model is an ordinary shared artefact.
-  ::chmod(temporary.c_str(), 0644);
-  if (std::rename(temporary.c_str(), target.c_str()) != 0) {
-    const auto error = io_error("rename the model into", target.string());
-    std::filesystem::remove(temporary);
-    throw error;
-  }
+  write_file_atomically(target.string(), [&spliced](int fd) { return write_spliced_model(spliced, fd); });
 }
 
 }  // namespace mltk::onnx_export

@@ -147,9 +147,15 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
   std::vector<EpochMetrics> history;
   int start_epoch = 0;
   if (options.existing_run == ExistingRun::resume) {
-    const auto last = checkpoint::load_checkpoint(folder.last_checkpoint());
-    checkpoint::load_state_dict(model, last.model_state_dict, folder.last_checkpoint());
-    restore_training_state(last, state, folder.last_checkpoint());
+    checkpoint::Checkpoint last;
+    try {
+      last = checkpoint::load_checkpoint(folder.last_checkpoint());
+      checkpoint::load_state_dict(model, last.model_state_dict, folder.last_checkpoint());
+      restore_training_state(last, state, folder.last_checkpoint());
+    } catch (const std::exception& error) {
+      throw std::runtime_error(std::string("--resume cannot continue from ") + error.what() +
+                               "; the run cannot be resumed from this file: start it again with --overwrite");
+    }
     start_epoch = static_cast<int>(last.epoch);
     history = read_metrics_json(folder.metrics_json());
     history.resize(std::min<size_t>(history.size(), start_epoch));

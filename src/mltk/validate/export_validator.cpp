@@ -2,7 +2,7 @@
 
 #include "mltk/common/atomic_file.h"
 #include "mltk/models/eval_mode.h"
-#include "mltk/runtime/onnx_model_loader.h"
+#include "mltk/runtime/onnx_model_checks.h"
 #include "mltk/runtime/runner_factory.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -25,7 +25,7 @@ struct FileInput {
 
 // The first graph input that is not an initializer: the image batch.
 FileInput read_file_input(const std::string& onnx_path) {
-  const onnx::ModelProto model = runtime::load_onnx_model(onnx_path);
+  const onnx::ModelProto model = runtime::load_checked_onnx_model(onnx_path);
   std::set<std::string> initializers;
   for (const auto& tensor : model.graph().initializer()) initializers.insert(tensor.name());
   for (const auto& input : model.graph().input()) {
