@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from data_paths import hymenoptera_dir
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -126,7 +128,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work_dir", required=True, help="created; must not exist yet")
     parser.add_argument("--build_dir", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets", "hymenoptera_data"))
+    parser.add_argument("--data", default=hymenoptera_dir())
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--parallel", action="store_true", help="train both at once")
     args = parser.parse_args()

@@ -19,6 +19,8 @@ import time
 import torch
 from torchvision import datasets, transforms
 
+from data_paths import hymenoptera_dir
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -51,7 +53,7 @@ def our_throughput(train_dir, workers, epochs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train_dir", default="/work/shared/datasets/hymenoptera_data/train")
+    parser.add_argument("--train_dir", default=os.path.join(hymenoptera_dir(), "train"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args()

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 
-import onnx
 import torch
 import torchvision
 
@@ -73,6 +72,7 @@ def onnxruntime_median_ms(model_path, input_file, runs):
 
 
 def benchmark(architecture, build_dir, work, runs, rounds):
+    import onnx  # here, so that bench/export_process_benchmark.py's Python side does not pay for it
     torch.manual_seed(0)
     model = torchvision.models.__dict__[architecture](num_classes=2).eval()
     checkpoint = work / f"{architecture}.pt"

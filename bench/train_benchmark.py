@@ -6,7 +6,7 @@ Recipe: resnet18 from scratch, batch 32, RandomResizedCrop(224) + horizontal fli
 split. Reports training images per second (the training pass of the epoch, without validation)
 and the peak resident memory of each process, as a markdown table.
 
-    python3 bench/train_benchmark.py [--build_dir build] [--data /work/shared/datasets/hymenoptera_data]
+    python3 bench/train_benchmark.py [--build_dir build] [--data DIR]
 
 Run it with /usr/bin/python3 (Debian's torch 1.13.1 and torchvision 0.14.1, as LibTorch 1.13.1).
 """
@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from data_paths import hymenoptera_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -99,7 +101,7 @@ def python_worker(index_file, raw_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build_dir", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets", "hymenoptera_data"))
+    parser.add_argument("--data", default=hymenoptera_dir())
     parser.add_argument("--python_worker", nargs=2, metavar=("INDEX", "RAW"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.python_worker:

@@ -8,7 +8,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${MLTK_BUILD_DIR:-$root/build}/bin"
 cd "$root"
 
-scripts/setup.sh
+# Only the tools run below; scripts/test.sh builds the test suite.
+scripts/setup.sh ml-import-fashion-mnist ml-split ml-train ml-inference ml-export
 
 if [[ ! -d data/fashion_mnist/raw ]]; then
   "$bin/ml-import-fashion-mnist" --per_class 100 --output data/fashion_mnist/raw

@@ -2,12 +2,17 @@
 # Installs what the project needs (Debian packages, the ONNX Runtime Node module), then configures
 # and builds. Idempotent: on a ready machine it only runs an incremental build.
 #
-#   scripts/setup.sh            install + build (Release, into build/)
+#   scripts/setup.sh                      install everything, build everything (Release, into build/)
+#   scripts/setup.sh TARGET...            install what the tools need, build only these targets
 #   MLTK_BUILD_DIR=dir scripts/setup.sh   build elsewhere
+#
+# Building named targets skips the test suite (most of a first build) and its packages; a later
+# scripts/setup.sh without targets adds them to the same build folder and reuses its objects.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${MLTK_BUILD_DIR:-$root/build}"
+targets=("$@")
 
 packages=(
   # toolchain
@@ -18,9 +23,13 @@ packages=(
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libjpeg62-turbo-dev
   # quickstart data (scripts/quickstart.sh)
   dataset-fashion-mnist
-  # tests and benchmarks: oracles and conformance data
-  libgtest-dev libbenchmark-dev libonnx-testdata python3-torch python3-torchvision python3-onnx
 )
+if ((${#targets[@]} == 0)); then
+  packages+=(
+    # tests and benchmarks: oracles and conformance data
+    libgtest-dev libbenchmark-dev libonnx-testdata python3-torch python3-torchvision python3-onnx
+  )
+fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -49,8 +58,16 @@ if [[ ! -d "$root/tools/ort/node_modules/onnxruntime-node" ]]; then
   (cd "$root/tools/ort" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+if ((${#targets[@]})); then
+  # A fresh build folder leaves the tests out; one that already has them keeps them.
+  if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
+    cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DMLTK_BUILD_TESTS=OFF
+  fi
+  cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}"
+else
+  if [[ ! -f "$build_dir/CMakeCache.txt" ]] || grep -q '^MLTK_BUILD_TESTS:BOOL=OFF' "$build_dir/CMakeCache.txt"; then
+    cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DMLTK_BUILD_TESTS=ON
+  fi
+  cmake --build "$build_dir" -j"$(nproc)"
 fi
-cmake --build "$build_dir" -j"$(nproc)"
 echo "setup: built into $build_dir/bin"

@@ -41,7 +41,8 @@ void write_class_folders(const std::string& root, const std::map<std::string, in
 
 std::string hymenoptera_dir() {
   const char* env = std::getenv("MLTK_HYMENOPTERA_DIR");
-  const std::string dir = env && *env ? env : "/work/shared/datasets/hymenoptera_data";
+  // The datasets folder sits beside the checkout, so a clone anywhere finds the same images.
+  const std::string dir = env && *env ? env : std::string(MLTK_SOURCE_DIR) + "/../shared/datasets/hymenoptera_data";
   return std::filesystem::is_directory(dir + "/train") ? dir : "";
 }
 

@@ -20,7 +20,8 @@ void write_jpeg_without_image(const std::string& path);
 void write_class_folders(const std::string& root, const std::map<std::string, int>& images_per_class);
 cv::Vec3b label_colour(int label);
 
-// /work/shared/datasets/hymenoptera_data (MLTK_HYMENOPTERA_DIR overrides it); empty when missing.
+// ../shared/datasets/hymenoptera_data beside the repository root (MLTK_HYMENOPTERA_DIR overrides
+// it); empty when missing.
 std::string hymenoptera_dir();
 
 }  // namespace mltk::testkit

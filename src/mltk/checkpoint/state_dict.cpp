@@ -27,6 +27,12 @@ bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Whether `given` can become `own`'s data unchanged: same type, device and memory layout.
+bool can_share(const torch::Tensor& own, const torch::Tensor& given) {
+  return own.dtype() == given.dtype() && own.device() == given.device() && own.strides() == given.strides() &&
+         !given.requires_grad();
+}
+
 }  // namespace
 
 StateDict state_dict_of(const torch::nn::Module& module) {
@@ -36,9 +42,11 @@ StateDict state_dict_of(const torch::nn::Module& module) {
   return out;
 }
 
-void load_state_dict(torch::nn::Module& module, const StateDict& state, const std::string& source) {
+void load_state_dict(torch::nn::Module& module, const StateDict& state, const std::string& source, LoadMode mode) {
+  // The module's own tensors, not detached views, so that LoadMode::share can replace their data.
   std::map<std::string, torch::Tensor> targets;
-  for (auto& [name, tensor] : state_dict_of(module)) targets.emplace(name, tensor);
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) targets.emplace(item.key(), item.value());
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) targets.emplace(item.key(), item.value());
   std::map<std::string, const torch::Tensor*> given;
   for (const auto& [name, tensor] : state) given.emplace(name, &tensor);
 
@@ -67,6 +75,7 @@ void load_state_dict(torch::nn::Module& module, const StateDict& state, const st
   for (auto& [name, tensor] : targets) {
     auto it = given.find(name);
     if (it == given.end()) tensor.zero_();
+    else if (mode == LoadMode::share && can_share(tensor, *it->second)) tensor.set_data(*it->second);
     else tensor.copy_(*it->second);
   }
 }

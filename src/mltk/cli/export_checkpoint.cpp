@@ -4,7 +4,7 @@
 #include "mltk/cli/app.h"
 #include "mltk/cli/validation_data.h"
 #include "mltk/common/logging.h"
-#include "mltk/models/zoo.h"
+#include "mltk/models/model_builder.h"
 #include "mltk/onnx_export/exporter.h"
 #include "mltk/validate/export_validator.h"
 
@@ -53,9 +53,9 @@ void require_writable_folder_for(const std::string& output_path) {
 models::Classifier load_model(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path,
                               bool detailed) {
   step(detailed, "Creating model: {} ({})", checkpoint.model.architecture, checkpoint.model.type);
-  auto model = models::create_model(
-      {checkpoint.model.architecture, checkpoint.model.num_classes, checkpoint.model.input_size, std::nullopt});
-  checkpoint::load_state_dict(*model, checkpoint.model_state_dict, checkpoint_path);
+  auto model = models::create_model_with_weights(
+      {checkpoint.model.architecture, checkpoint.model.num_classes, checkpoint.model.input_size, std::nullopt},
+      checkpoint.model_state_dict, checkpoint_path);
   model->eval();
   step(detailed, "Model loaded successfully");
   return model;

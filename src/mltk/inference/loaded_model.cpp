@@ -1,6 +1,6 @@
 #include "mltk/inference/loaded_model.h"
 
-#include "mltk/models/zoo.h"
+#include "mltk/models/model_builder.h"
 
 namespace mltk::inference {
 
@@ -18,8 +18,8 @@ LoadedModel load_model(const std::string& path) {
   out.checkpoint = checkpoint::load_checkpoint(path);
   const auto& info = out.checkpoint.model;
   out.config = checkpoint_config(out.checkpoint, path);
-  out.model = models::create_model({info.architecture, info.num_classes, info.input_size, std::nullopt});
-  checkpoint::load_state_dict(*out.model, out.checkpoint.model_state_dict, path);
+  out.model = models::create_model_with_weights({info.architecture, info.num_classes, info.input_size, std::nullopt},
+                                                 out.checkpoint.model_state_dict, path);
   out.model->eval();
   return out;
 }

@@ -1,7 +1,7 @@
 #include "mltk/models/model_builder.h"
 
 #include "mltk/checkpoint/checkpoint.h"
-#include "mltk/models/zoo.h"
+#include "mltk/models/skip_initialisation.h"
 
 #include <map>
 #include <stdexcept>
@@ -60,6 +60,16 @@ BuiltModel build_model(const config::Config& config, int64_t num_classes) {
   }
   built.fresh_layers = load_all_but_head(*built.model, state, num_classes, weights);
   return built;
+}
+
+Classifier create_model_with_weights(const ModelOptions& options, const checkpoint::StateDict& state,
+                                     const std::string& source) {
+  Classifier model = [&] {
+    SkipInitialisation skip;
+    return create_model(options);
+  }();
+  checkpoint::load_state_dict(*model, state, source, checkpoint::LoadMode::share);
+  return model;
 }
 
 }  // namespace mltk::models

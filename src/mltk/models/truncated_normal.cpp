@@ -1,5 +1,7 @@
 #include "mltk/models/truncated_normal.h"
 
+#include "mltk/models/skip_initialisation.h"
+
 #include <torch/utils.h>
 
 #include <cmath>
@@ -12,6 +14,7 @@ double normal_cdf(double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0;
 }  // namespace
 
 void trunc_normal_(torch::Tensor tensor, double mean, double std, double a, double b) {
+  if (initialisation_skipped()) return;
   torch::NoGradGuard no_grad;
   // Inverse-CDF sampling in PyTorch's order of operations, so that a given seed draws the same
   // values as torch.nn.init.trunc_normal_.
