@@ -28,6 +28,8 @@ if ((${#targets[@]} == 0)); then
   packages+=(
     # tests and benchmarks: oracles and conformance data
     libgtest-dev libbenchmark-dev libonnx-testdata python3-torch python3-torchvision python3-onnx
+    # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+    clang libclang-rt-14-dev
   )
 fi
 
