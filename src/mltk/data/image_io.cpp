@@ -7,12 +7,74 @@
 #include <cstddef>
 #include <cstdio>
 #include <algorithm>
+#include <cctype>
 #include <csetjmp>
+#include <iterator>
 #include <fstream>
 #include <jpeglib.h>
 
 namespace mltk::data {
 namespace {
+
+// Image sizes as headers declare them: up to 2^32 - 1 per side, so products need 64 bits.
+struct DeclaredSize {
+  uint64_t width = 0, height = 0;
+  uint64_t pixels() const { return width * height; }
+};
+
+uint32_t big_endian_32(const std::vector<uchar>& bytes, size_t at) {
+  return (uint32_t{bytes[at]} << 24) | (uint32_t{bytes[at + 1]} << 16) | (uint32_t{bytes[at + 2]} << 8) | bytes[at + 3];
+}
+
+uint32_t little_endian(const std::vector<uchar>& bytes, size_t at, int length) {
+  uint32_t value = 0;
+  for (int i = length - 1; i >= 0; --i) value = (value << 8) | bytes[at + i];
+  return value;
+}
+
+// PNG: the IHDR chunk always comes first, right after the signature.
+std::optional<DeclaredSize> png_size(const std::vector<uchar>& bytes) {
+  static const uchar signature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+  if (bytes.size() < 24 || !std::equal(std::begin(signature), std::end(signature), bytes.begin())) return std::nullopt;
+  return DeclaredSize{big_endian_32(bytes, 16), big_endian_32(bytes, 20)};
+}
+
+// BMP: 16-bit sizes in the OS/2 header (12 bytes), signed 32-bit ones (negative height: top-down
+// rows) in every later header.
+std::optional<DeclaredSize> bmp_size(const std::vector<uchar>& bytes) {
+  if (bytes.size() < 26 || bytes[0] != 'B' || bytes[1] != 'M') return std::nullopt;
+  if (little_endian(bytes, 14, 4) == 12) return DeclaredSize{little_endian(bytes, 18, 2), little_endian(bytes, 20, 2)};
+  const auto magnitude = [](uint32_t value) {
+    const int64_t signed_value = static_cast<int32_t>(value);
+    return static_cast<uint64_t>(signed_value < 0 ? -signed_value : signed_value);
+  };
+  return DeclaredSize{magnitude(little_endian(bytes, 18, 4)), magnitude(little_endian(bytes, 22, 4))};
+}
+
+// PNM (P1 to P6): width and height are the first two decimal numbers after the magic, separated by
+// whitespace and '#' comments.
+std::optional<DeclaredSize> pnm_size(const std::vector<uchar>& bytes) {
+  if (bytes.size() < 3 || bytes[0] != 'P' || bytes[1] < '1' || bytes[1] > '6') return std::nullopt;
+  size_t pos = 2;
+  uint64_t numbers[2] = {0, 0};
+  for (uint64_t& number : numbers) {
+    while (pos < bytes.size() && (std::isspace(bytes[pos]) || bytes[pos] == '#')) {
+      if (bytes[pos] == '#')
+        while (pos < bytes.size() && bytes[pos] != '\n') ++pos;
+      else
+        ++pos;
+    }
+    if (pos == bytes.size() || !std::isdigit(bytes[pos])) return std::nullopt;
+    for (; pos < bytes.size() && std::isdigit(bytes[pos]); ++pos)
+      number = std::min<uint64_t>(number * 10 + (bytes[pos] - '0'), uint64_t{1} << 31);  // saturated: far too large already
+  }
+  return DeclaredSize{numbers[0], numbers[1]};
+}
+
+std::string too_many_pixels(const DeclaredSize& size) {
+  return "the image declares " + std::to_string(size.width) + " x " + std::to_string(size.height) +
+         " pixels, more than the " + std::to_string(kMaxDecodedPixels) + " (8192 x 8192) decoded at most";
+}
 
 int reduced_read_flag(int factor) {
   switch (factor) {
@@ -69,6 +131,12 @@ void read_jpeg_region(jpeg_decompress_struct& info, const std::vector<uchar>& by
   const int end_column = std::min(region.x + region.width + kColumnMargin, static_cast<int>(info.output_width));
   JDIMENSION left = static_cast<JDIMENSION>(first_column), width = static_cast<JDIMENSION>(end_column - first_column);
   jpeg_crop_scanline(&info, &left, &width);
+  const DeclaredSize decoded{width, static_cast<uint64_t>(region.height)};
+  if (decoded.pixels() > static_cast<uint64_t>(kMaxDecodedPixels)) {
+    image.error = too_many_pixels(decoded);
+    jpeg_abort_decompress(&info);
+    return;
+  }
   jpeg_skip_scanlines(&info, static_cast<JDIMENSION>(region.y));
   image.rgb.create(region.height, static_cast<int>(width), CV_8UC3);
   const auto end = static_cast<JDIMENSION>(region.y + region.height);
@@ -135,7 +203,15 @@ DecodedImage decode_image(const std::string& path, int min_short_side) {
 DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side) {
   if (bytes.empty()) return {{}, "file is empty"};
   int factor = 1;
-  if (const auto size = jpeg_size(bytes)) factor = reduced_decode_factor(size->width, size->height, min_short_side);
+  std::optional<DeclaredSize> declared;
+  if (const auto size = jpeg_size(bytes)) {
+    factor = reduced_decode_factor(size->width, size->height, min_short_side);
+    const ImageSize decoded = reduced_size(*size, factor);
+    declared = DeclaredSize{static_cast<uint64_t>(decoded.width), static_cast<uint64_t>(decoded.height)};
+  } else if (!(declared = png_size(bytes)) && !(declared = bmp_size(bytes))) {
+    declared = pnm_size(bytes);
+  }
+  if (declared && declared->pixels() > static_cast<uint64_t>(kMaxDecodedPixels)) return {{}, too_many_pixels(*declared)};
   // PIL ignores EXIF orientation, so torchvision-trained models saw unrotated pixels; do the same.
   const int flags = reduced_read_flag(factor) | cv::IMREAD_IGNORE_ORIENTATION;
   cv::Mat bgr;

@@ -3,6 +3,7 @@
 // throwing on bad files.
 #include <opencv2/core.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +27,9 @@ FileBytes read_file_bytes(const std::string& path);
 
 // Decodes `path` to RGB. When `min_short_side` > 0 and the file is a JPEG much larger than that,
 // libjpeg's DCT scaling decodes at 1/2, 1/4 or 1/8 size, the largest reduction whose short side
-// stays >= min_short_side. EXIF orientation is ignored, as PIL (and so torchvision) does.
+// stays >= min_short_side. EXIF orientation is ignored, as PIL (and so torchvision) does. Images
+// whose header (JPEG, PNG, BMP, PNM) declares more than kMaxDecodedPixels after that reduction
+// fail with a reason naming their size.
 DecodedImage decode_image(const std::string& path, int min_short_side = 0);
 // The same for a file already read into memory.
 DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side = 0);
@@ -39,14 +42,19 @@ struct ImageSize {
 };
 // A JPEG's size from its start-of-frame marker, without decoding; nullopt for anything else.
 std::optional<ImageSize> jpeg_size(const std::vector<uchar>& bytes);
+// The most pixels decode_image and decode_jpeg_region produce: 2^26 (8192 x 8192, 192 MiB as RGB).
+// A header declaring more is refused before any buffer is allocated: a file of a few dozen bytes
+// would otherwise make OpenCV allocate up to its own limit of 2^30 pixels (3 GiB) per image.
+inline constexpr int64_t kMaxDecodedPixels = int64_t{1} << 26;
+
 // A JPEG's size when decoded at 1/reduction (libjpeg rounds scaled sizes up).
 ImageSize reduced_size(ImageSize full, int reduction);
 
 // Decodes only `region` of a JPEG decoded at 1/reduction scale (reduction 1, 2, 4 or 8; region in
 // the coordinates of that reduced image): rows below the region are never decoded, and rows above
 // it and columns beside it are only entropy-decoded, skipping the inverse DCT and colour
-// conversion. Fails (with a reason) on files libjpeg rejects and on CMYK JPEGs, which OpenCV
-// decodes instead.
+// conversion. Fails (with a reason) on files libjpeg rejects, on CMYK JPEGs, which OpenCV
+// decodes instead, and on regions of more than kMaxDecodedPixels.
 DecodedImage decode_jpeg_region(const std::vector<uchar>& bytes, int reduction, const cv::Rect& region);
 
 }  // namespace mltk::data

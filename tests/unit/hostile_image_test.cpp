@@ -1,0 +1,124 @@
+// Image files whose header declares a huge size over a few bytes of pixel data: decoding must refuse
+// them from the header, naming the size, instead of allocating gigabytes for pixels that are not
+// there. The first case is the input the image fuzz target found (scripts/fuzz.sh): a 70-byte PNG
+// for which OpenCV allocated 2.7 GB.
+#include "mltk/data/image_io.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <zlib.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace mltk;
+using Bytes = std::vector<uchar>;
+
+void append_big_endian(Bytes& bytes, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<uchar>(value >> shift));
+}
+
+void append_little_endian(Bytes& bytes, uint32_t value, int length) {
+  for (int i = 0; i < length; ++i) bytes.push_back(static_cast<uchar>(value >> (8 * i)));
+}
+
+void append_png_chunk(Bytes& png, const std::string& type, const Bytes& data) {
+  append_big_endian(png, static_cast<uint32_t>(data.size()));
+  Bytes typed(type.begin(), type.end());
+  typed.insert(typed.end(), data.begin(), data.end());
+  png.insert(png.end(), typed.begin(), typed.end());
+  append_big_endian(png, static_cast<uint32_t>(crc32(0, typed.data(), static_cast<uInt>(typed.size()))));
+}
+
+// A well-formed 8-bit RGB PNG header and a deflated IDAT of 100 zero bytes.
+Bytes png_declaring(uint32_t width, uint32_t height) {
+  Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  Bytes header;
+  append_big_endian(header, width);
+  append_big_endian(header, height);
+  header.insert(header.end(), {8, 2, 0, 0, 0});
+  append_png_chunk(png, "IHDR", header);
+  const Bytes zeros(100, 0);
+  uLongf deflated_size = compressBound(zeros.size());
+  Bytes deflated(deflated_size);
+  compress(deflated.data(), &deflated_size, zeros.data(), zeros.size());
+  deflated.resize(deflated_size);
+  append_png_chunk(png, "IDAT", deflated);
+  append_png_chunk(png, "IEND", {});
+  return png;
+}
+
+// A 24-bit BMP with a 40-byte header and no pixel rows.
+Bytes bmp_declaring(int32_t width, int32_t height) {
+  Bytes bmp = {'B', 'M'};
+  append_little_endian(bmp, 54, 4);  // file size (of the headers only)
+  append_little_endian(bmp, 0, 4);
+  append_little_endian(bmp, 54, 4);  // pixel data offset
+  append_little_endian(bmp, 40, 4);
+  append_little_endian(bmp, static_cast<uint32_t>(width), 4);
+  append_little_endian(bmp, static_cast<uint32_t>(height), 4);
+  append_little_endian(bmp, 1, 2);   // planes
+  append_little_endian(bmp, 24, 2);  // bits per pixel
+  for (int i = 0; i < 6; ++i) append_little_endian(bmp, 0, 4);
+  return bmp;
+}
+
+Bytes text_bytes(const std::string& text) { return Bytes(text.begin(), text.end()); }
+
+// A real 16x16 JPEG from OpenCV's encoder whose start-of-frame then claims width x height.
+Bytes jpeg_declaring(int width, int height) {
+  Bytes jpeg;
+  cv::imencode(".jpg", cv::Mat(16, 16, CV_8UC3, cv::Scalar(40, 120, 200)), jpeg);
+  for (size_t pos = 2; pos + 8 < jpeg.size(); ++pos) {
+    if (jpeg[pos] == 0xFF && jpeg[pos + 1] == 0xC0) {
+      jpeg[pos + 5] = static_cast<uchar>(height >> 8), jpeg[pos + 6] = static_cast<uchar>(height);
+      jpeg[pos + 7] = static_cast<uchar>(width >> 8), jpeg[pos + 8] = static_cast<uchar>(width);
+      return jpeg;
+    }
+  }
+  ADD_FAILURE() << "OpenCV's JPEG has no baseline start-of-frame marker";
+  return jpeg;
+}
+
+bool refused_for_size(const data::DecodedImage& image, const std::string& size) {
+  return image.error.find("declares " + size + " pixels") != std::string::npos;
+}
+
+TEST(HostileImage, PngDeclaringAGiantSizeIsRefusedFromItsHeader) {
+  const auto image = data::decode_image(png_declaring(30000, 30000));
+  EXPECT_TRUE(refused_for_size(image, "30000 x 30000")) << image.error;
+  EXPECT_TRUE(image.rgb.empty());
+}
+
+TEST(HostileImage, TheLimitIsTheDeclaredPixelCount) {
+  // At the limit the header passes and OpenCV reports the missing pixel data itself.
+  const auto at_limit = data::decode_image(png_declaring(8192, 8192));
+  EXPECT_FALSE(at_limit.ok());
+  EXPECT_FALSE(refused_for_size(at_limit, "8192 x 8192")) << at_limit.error;
+  EXPECT_TRUE(refused_for_size(data::decode_image(png_declaring(8193, 8192)), "8193 x 8192"));
+  EXPECT_TRUE(refused_for_size(data::decode_image(png_declaring(0xFFFFFFFFu, 0xFFFFFFFFu)), "4294967295 x 4294967295"));
+}
+
+TEST(HostileImage, BmpAndPnmDeclaringGiantSizesAreRefused) {
+  EXPECT_TRUE(refused_for_size(data::decode_image(bmp_declaring(20000, 20000)), "20000 x 20000"));
+  // A negative height means rows stored top-down; its magnitude counts.
+  EXPECT_TRUE(refused_for_size(data::decode_image(bmp_declaring(20000, -20000)), "20000 x 20000"));
+  EXPECT_TRUE(refused_for_size(data::decode_image(text_bytes("P6\n# made by hand\n20000 20000\n255\n")),
+                               "20000 x 20000"));
+  EXPECT_TRUE(refused_for_size(data::decode_image(text_bytes("P5 99999999999999999999 2 255 ")), "2147483648 x 2"));
+}
+
+TEST(HostileImage, JpegDeclaringAGiantSizeIsRefusedAtTheSizeItWouldBeDecodedAt) {
+  const Bytes jpeg = jpeg_declaring(60000, 60000);
+  EXPECT_TRUE(refused_for_size(data::decode_image(jpeg), "60000 x 60000"));
+  // Decoded at 1/8 for a short side of 256: 7500 x 7500 pixels pass the limit, and the decode then
+  // ends without an image or with libjpeg's grey padding, but does not stop at the header.
+  EXPECT_FALSE(refused_for_size(data::decode_image(jpeg, 256), "7500 x 7500"));
+  const auto region = data::decode_jpeg_region(jpeg, 1, cv::Rect(0, 0, 20000, 20000));
+  EXPECT_NE(region.error.find("pixels, more than the 67108864"), std::string::npos) << region.error;
+  EXPECT_TRUE(region.rgb.empty());
+}
+
+}  // namespace
