@@ -102,6 +102,15 @@ struct JpegErrors {
 // Warnings (e.g. a truncated file padded with grey) would go to stderr; OpenCV ignores them too.
 void ignore_jpeg_warning(j_common_ptr) {}
 
+// libjpeg's own reading of the header, which skips what it tolerates (stray bytes before a marker,
+// fill bytes, restart markers), so the size is the one every decoder of the file will use. Kept
+// free of local objects with destructors, because an error longjmps out of it.
+void read_jpeg_header_size(jpeg_decompress_struct& info, const std::vector<uchar>& bytes, ImageSize& size) {
+  jpeg_mem_src(&info, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  if (jpeg_read_header(&info, TRUE) != JPEG_HEADER_OK) return;
+  size = {static_cast<int>(info.image_width), static_cast<int>(info.image_height)};
+}
+
 // The libjpeg calls of decode_jpeg_region. Kept free of local objects with destructors, because
 // an error longjmps out of it.
 void read_jpeg_region(jpeg_decompress_struct& info, const std::vector<uchar>& bytes, int reduction,
@@ -164,21 +173,17 @@ FileBytes read_file_bytes(const std::string& path) {
 
 std::optional<ImageSize> jpeg_size(const std::vector<uchar>& bytes) {
   if (bytes.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return std::nullopt;
-  size_t pos = 2;
-  while (pos + 9 < bytes.size()) {
-    if (bytes[pos] != 0xFF) return std::nullopt;
-    const uchar marker = bytes[pos + 1];
-    if (marker == 0xFF) {  // fill byte
-      ++pos;
-      continue;
-    }
-    const size_t length = (size_t{bytes[pos + 2]} << 8) | bytes[pos + 3];
-    const bool start_of_frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-    if (start_of_frame)
-      return ImageSize{(bytes[pos + 7] << 8) | bytes[pos + 8], (bytes[pos + 5] << 8) | bytes[pos + 6]};
-    pos += 2 + length;
-  }
-  return std::nullopt;
+  jpeg_decompress_struct info;
+  JpegErrors errors;
+  info.err = jpeg_std_error(&errors.manager);
+  errors.manager.error_exit = jump_out_of_libjpeg;
+  errors.manager.output_message = ignore_jpeg_warning;
+  jpeg_create_decompress(&info);
+  ImageSize size;
+  if (!setjmp(errors.jump)) read_jpeg_header_size(info, bytes, size);
+  jpeg_destroy_decompress(&info);
+  if (size.width <= 0 || size.height <= 0) return std::nullopt;
+  return size;
 }
 
 ImageSize reduced_size(ImageSize full, int reduction) {

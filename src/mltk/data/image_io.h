@@ -40,7 +40,8 @@ int reduced_decode_factor(int width, int height, int min_short_side);
 struct ImageSize {
   int width = 0, height = 0;
 };
-// A JPEG's size from its start-of-frame marker, without decoding; nullopt for anything else.
+// A JPEG's size as libjpeg reads it from the header (so as every decoder sees it), without
+// decoding; nullopt for anything else and for headers libjpeg rejects.
 std::optional<ImageSize> jpeg_size(const std::vector<uchar>& bytes);
 // The most pixels decode_image and decode_jpeg_region produce: 2^26 (8192 x 8192, 192 MiB as RGB).
 // A header declaring more is refused before any buffer is allocated: a file of a few dozen bytes
