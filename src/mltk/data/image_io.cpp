@@ -85,8 +85,8 @@ int reduced_read_flag(int factor) {
   }
 }
 
-// libjpeg reports fatal errors through error_exit, which must not return; jumping back to
-// decode_jpeg_region is the only way out that C code can take.
+// libjpeg reports fatal errors through error_exit, which must not return; jumping back to the
+// caller is the only way out that C code can take.
 struct JpegErrors {
   jpeg_error_mgr manager;
   std::jmp_buf jump;
@@ -101,6 +101,22 @@ struct JpegErrors {
 
 // Warnings (e.g. a truncated file padded with grey) would go to stderr; OpenCV ignores them too.
 void ignore_jpeg_warning(j_common_ptr) {}
+
+// A libjpeg decompressor whose errors jump to errors.jump, which the owner sets with setjmp in the
+// same function (so no destructor is skipped by the jump).
+struct JpegDecompressor {
+  jpeg_decompress_struct info;
+  JpegErrors errors;
+  JpegDecompressor() {
+    info.err = jpeg_std_error(&errors.manager);
+    errors.manager.error_exit = jump_out_of_libjpeg;
+    errors.manager.output_message = ignore_jpeg_warning;
+    jpeg_create_decompress(&info);
+  }
+  ~JpegDecompressor() { jpeg_destroy_decompress(&info); }
+  JpegDecompressor(const JpegDecompressor&) = delete;
+  JpegDecompressor& operator=(const JpegDecompressor&) = delete;
+};
 
 // libjpeg's own reading of the header, which skips what it tolerates (stray bytes before a marker,
 // fill bytes, restart markers), so the size is the one every decoder of the file will use. Kept
@@ -173,15 +189,9 @@ FileBytes read_file_bytes(const std::string& path) {
 
 std::optional<ImageSize> jpeg_size(const std::vector<uchar>& bytes) {
   if (bytes.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return std::nullopt;
-  jpeg_decompress_struct info;
-  JpegErrors errors;
-  info.err = jpeg_std_error(&errors.manager);
-  errors.manager.error_exit = jump_out_of_libjpeg;
-  errors.manager.output_message = ignore_jpeg_warning;
-  jpeg_create_decompress(&info);
+  JpegDecompressor jpeg;
   ImageSize size;
-  if (!setjmp(errors.jump)) read_jpeg_header_size(info, bytes, size);
-  jpeg_destroy_decompress(&info);
+  if (!setjmp(jpeg.errors.jump)) read_jpeg_header_size(jpeg.info, bytes, size);
   if (size.width <= 0 || size.height <= 0) return std::nullopt;
   return size;
 }
@@ -233,18 +243,9 @@ DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side) {
 
 DecodedImage decode_jpeg_region(const std::vector<uchar>& bytes, int reduction, const cv::Rect& region) {
   DecodedImage image;
-  jpeg_decompress_struct info;
-  JpegErrors errors;
-  info.err = jpeg_std_error(&errors.manager);
-  errors.manager.error_exit = jump_out_of_libjpeg;
-  errors.manager.output_message = ignore_jpeg_warning;
-  jpeg_create_decompress(&info);
-  if (setjmp(errors.jump)) {
-    jpeg_destroy_decompress(&info);
-    return {{}, std::string("libjpeg could not decode it: ") + errors.message};
-  }
-  read_jpeg_region(info, bytes, reduction, region, image);
-  jpeg_destroy_decompress(&info);
+  JpegDecompressor jpeg;
+  if (setjmp(jpeg.errors.jump)) return {{}, std::string("libjpeg could not decode it: ") + jpeg.errors.message};
+  read_jpeg_region(jpeg.info, bytes, reduction, region, image);
   if (!image.ok()) image.rgb = cv::Mat();
   return image;
 }
