@@ -22,6 +22,9 @@ build_dir="${MLTK_BUILD_DIR:-$root/build}"
 fuzz_dir="${MLTK_FUZZ_DIR:-$build_dir/fuzz}"
 seconds="${MLTK_FUZZ_SECONDS:-45}"
 rss_mb="${MLTK_FUZZ_RSS_MB:-2048}"
+# Seconds one input may take before it counts as a hang: a legitimate input can take several (an
+# image of the largest size decode_image accepts, 8192 x 8192, decoded under AddressSanitizer).
+unit_timeout=60
 hymenoptera="${MLTK_HYMENOPTERA_DIR:-$root/../shared/datasets/hymenoptera_data}"
 
 # The sources each target compiles (besides fuzz/<target>_fuzzer.cpp and fuzz/fuzz_input_file.cpp)
@@ -135,7 +138,7 @@ run_target() {
   local target="$1" log="$fuzz_dir/logs/$1.log"
   mkdir -p "$fuzz_dir/corpus/$target" "$fuzz_dir/findings/$target" "$fuzz_dir/logs"
   local status=0
-  ASAN_OPTIONS="${ASAN_OPTIONS:-${sanitizer_options[$target]:-}}" "$fuzz_dir/bin/${target}_fuzzer" -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout=25 \
+  ASAN_OPTIONS="${ASAN_OPTIONS:-${sanitizer_options[$target]:-}}" "$fuzz_dir/bin/${target}_fuzzer" -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout="$unit_timeout" \
     -print_final_stats=1 -artifact_prefix="$fuzz_dir/findings/$target/" \
     "$fuzz_dir/corpus/$target" "$fuzz_dir/seeds/$target" >"$log" 2>&1 || status=$?
   local executions
@@ -156,7 +159,7 @@ if [[ "${1:-}" == --run ]]; then
   target="$2"; shift 2
   [[ -n "${sources[$target]+x}" ]] || die "unknown target '$target' (targets: ${all_targets[*]})"
   build_targets "$target"
-  ASAN_OPTIONS="${ASAN_OPTIONS:-${sanitizer_options[$target]:-}}" exec "$fuzz_dir/bin/${target}_fuzzer" -rss_limit_mb="$rss_mb" -timeout=25 "$@"
+  ASAN_OPTIONS="${ASAN_OPTIONS:-${sanitizer_options[$target]:-}}" exec "$fuzz_dir/bin/${target}_fuzzer" -rss_limit_mb="$rss_mb" -timeout="$unit_timeout" "$@"
 fi
 
 targets=("$@")
