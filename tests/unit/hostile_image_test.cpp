@@ -141,4 +141,22 @@ TEST(HostileImage, JpegSizeIsReadAsLibjpegReadsTheHeader) {
   EXPECT_TRUE(refused_for_size(image, "12000 x 12000")) << image.error;
 }
 
+TEST(HostileImage, OnlyTheListedFormatsReachOpenCV) {
+  // Found by the image fuzz target: "DICM" at byte 128 hands any file to Debian OpenCV's DICOM
+  // decoder (GDCM), which aborted the process on this one with a failed assertion.
+  const Bytes dicom = text_bytes("P4" + std::string(126, '7') + "DICM");
+  EXPECT_EQ(data::decode_image(dicom).error, "not a JPEG, PNG, BMP, WebP, TIFF or PNM image");
+  EXPECT_EQ(data::decode_image(text_bytes("GIF89a")).error, "not a JPEG, PNG, BMP, WebP, TIFF or PNM image");
+  // The listed formats still decode.
+  for (const std::string extension : {".jpg", ".png", ".bmp", ".webp", ".tiff", ".ppm"}) {
+    Bytes encoded;
+    ASSERT_TRUE(cv::imencode(extension, cv::Mat(8, 8, CV_8UC3, cv::Scalar(0, 0, 255)), encoded)) << extension;
+    const auto image = data::decode_image(encoded);
+    ASSERT_TRUE(image.ok()) << extension << ": " << image.error;
+    // Red first (RGB order); JPEG and WebP are lossy by a few levels.
+    EXPECT_GE(image.rgb.at<cv::Vec3b>(4, 4)[0], 245) << extension;
+    EXPECT_LE(image.rgb.at<cv::Vec3b>(4, 4)[2], 10) << extension;
+  }
+}
+
 }  // namespace

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <csetjmp>
+#include <initializer_list>
 #include <iterator>
 #include <fstream>
 #include <jpeglib.h>
@@ -32,10 +33,14 @@ uint32_t little_endian(const std::vector<uchar>& bytes, size_t at, int length) {
   return value;
 }
 
+bool starts_with(const std::vector<uchar>& bytes, std::initializer_list<uchar> prefix, size_t at = 0) {
+  return bytes.size() >= at + prefix.size() && std::equal(prefix.begin(), prefix.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at));
+}
+
 // PNG: the IHDR chunk always comes first, right after the signature.
 std::optional<DeclaredSize> png_size(const std::vector<uchar>& bytes) {
-  static const uchar signature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
-  if (bytes.size() < 24 || !std::equal(std::begin(signature), std::end(signature), bytes.begin())) return std::nullopt;
+  if (bytes.size() < 24 || !starts_with(bytes, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'}))
+    return std::nullopt;
   return DeclaredSize{big_endian_32(bytes, 16), big_endian_32(bytes, 20)};
 }
 
@@ -69,6 +74,21 @@ std::optional<DeclaredSize> pnm_size(const std::vector<uchar>& bytes) {
       number = std::min<uint64_t>(number * 10 + (bytes[pos] - '0'), uint64_t{1} << 31);  // saturated: far too large already
   }
   return DeclaredSize{numbers[0], numbers[1]};
+}
+
+// The formats the dataset tools list (data::has_image_extension), by the signatures OpenCV's own
+// decoders check. Everything else is refused before OpenCV sees it: Debian's OpenCV also carries
+// decoders such as GDCM's DICOM reader, which aborts the process on some malformed files. A DICOM
+// file is recognised by "DICM" at byte 128 whatever it starts with, so that is refused too.
+bool is_supported_format(const std::vector<uchar>& bytes) {
+  if (starts_with(bytes, {'D', 'I', 'C', 'M'}, 128)) return false;
+  return starts_with(bytes, {0xFF, 0xD8, 0xFF}) ||                                   // JPEG
+         starts_with(bytes, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}) ||        // PNG
+         starts_with(bytes, {'B', 'M'}) ||                                          // BMP
+         (starts_with(bytes, {'R', 'I', 'F', 'F'}) && starts_with(bytes, {'W', 'E', 'B', 'P'}, 8)) ||
+         starts_with(bytes, {'I', 'I', 0x2A, 0}) || starts_with(bytes, {'M', 'M', 0, 0x2A}) ||  // TIFF
+         starts_with(bytes, {'I', 'I', 0x2B, 0}) || starts_with(bytes, {'M', 'M', 0, 0x2B}) ||  // BigTIFF
+         (bytes.size() > 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6');  // PNM
 }
 
 std::string too_many_pixels(const DeclaredSize& size) {
@@ -217,6 +237,7 @@ DecodedImage decode_image(const std::string& path, int min_short_side) {
 
 DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side) {
   if (bytes.empty()) return {{}, "file is empty"};
+  if (!is_supported_format(bytes)) return {{}, "not a JPEG, PNG, BMP, WebP, TIFF or PNM image"};
   int factor = 1;
   std::optional<DeclaredSize> declared;
   if (const auto size = jpeg_size(bytes)) {
