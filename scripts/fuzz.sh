@@ -57,8 +57,8 @@ all_targets=(checkpoint onnx_model config image split_index)
 compile_flags=(
   -std=gnu++17 -O1 -g -fno-omit-frame-pointer
   -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-  # UBSan's vptr check compares type_info across LibTorch's shared libraries, whose RTTI it cannot
-  # match reliably; every other undefined-behaviour check stays on.
+  # UBSan's vptr check needs the type information of the uninstrumented libraries (LibTorch,
+  # OpenCV) whose objects it would check; every other undefined-behaviour check stays on.
   -fno-sanitize=vptr
   -I"$root/src" -I"$root/fuzz" -I/usr/include/opencv4 -isystem /usr/include/torch/csrc/api/include
   # As the project's CMake build (LibTorch, ONNX, spdlog and fmt as Debian builds them).
