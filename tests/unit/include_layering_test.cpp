@@ -122,7 +122,7 @@ TEST(IncludeLayering, LibraryFoldersIncludeNoCycle) {
 }
 
 TEST(IncludeLayering, ModelsKnowNeitherCheckpointsNorConfiguration) {
-  const auto graph = folder_include_graph(library_root());
+  auto graph = folder_include_graph(library_root());
   for (const char* folder : {"checkpoint", "config"}) EXPECT_EQ(graph["models"].count(folder), 0u) << "models -> " << folder;
   EXPECT_EQ(graph["data"].count("config"), 0u) << "data -> config";
 }
