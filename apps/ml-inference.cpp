@@ -5,9 +5,9 @@
 #include "mltk/inference/evaluate_split.h"
 #include "mltk/inference/image_predictions.h"
 #include "mltk/inference/loaded_model.h"
+#include "mltk/pipeline/dataset.h"
 #include "mltk/runtime/onnx_model_checks.h"
 #include "mltk/runtime/reference_evaluator.h"
-#include "mltk/train/dataset.h"
 
 #include <filesystem>
 #include <iostream>
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     const auto& class_names = loaded.checkpoint.class_names;
 
     std::unique_ptr<runtime::ReferenceEvaluator> evaluator;
-    inference::ForwardFn forward = [&](const torch::Tensor& images) { return loaded.model->forward(images); };
+    pipeline::ForwardFn forward = [&](const torch::Tensor& images) { return loaded.model->forward(images); };
     if (!flags.onnx_path.empty()) {
       runtime::load_checked_onnx_model(flags.onnx_path);  // before running anything
       evaluator = std::make_unique<runtime::ReferenceEvaluator>(flags.onnx_path);
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     }
 
     const std::string split_file =
-        flags.split_file.empty() ? data::test_index_path(train::dataset_layout(loaded.config).splits_dir) : flags.split_file;
+        flags.split_file.empty() ? data::test_index_path(pipeline::dataset_layout(loaded.config).splits_dir) : flags.split_file;
     log::info("Evaluating {} (epoch {}) on {}", checkpoint_path, loaded.checkpoint.epoch, split_file);
     const auto evaluation = inference::evaluate_split(forward, loaded.config, split_file, class_names, flags.batch_size);
     std::cout << inference::format_report(evaluation.report);

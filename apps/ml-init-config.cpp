@@ -3,7 +3,9 @@
 #include "mltk/common/atomic_file.h"
 #include "mltk/common/logging.h"
 #include "mltk/config/config.h"
+#include "mltk/config/config_writer.h"
 #include "mltk/data/splitter.h"
+#include "mltk/pipeline/model_builder.h"
 
 #include <filesystem>
 
@@ -20,64 +22,24 @@ std::string class_comments(const std::vector<std::pair<std::string, size_t>>& co
 
 std::string config_text(const std::string& dataset_name, const std::string& data_dir,
                         const std::vector<std::pair<std::string, size_t>>& counts, const std::string& architecture) {
-  return fmt::format(R"(# Configuration for the '{0}' dataset, written by ml-init-config.
+  const std::string header = fmt::format(R"(# Configuration for the '{0}' dataset, written by ml-init-config.
 # Images: {1}/{0}/raw; run `ml-split --raw_data {1}/{0}/raw` to write the splits first.
 # Classes found (label = position in this sorted list):
-{2}# Every key is described in docs/configuration.md.
-data:
-  dataset_name: {0}
-  data_dir: {1}
-  fold: 0                   # cross-validation fold to train on (0 .. num_folds-1)
-  num_folds: 5
-  test_ratio: 0.2
-  num_workers: 2            # image decoding threads
-
-model:
-  type: base                # base: a torchvision architecture; custom: simple_cnn or tiny_net
-  architecture: {3}    # ml-train --list_models prints every choice
-  custom_architecture: null
-  num_classes: {4}
-  input_size: 224
-  weights: null             # null, DEFAULT (torchvision ImageNet weights from the torch cache) or a file
-  dropout: null             # null keeps the architecture's own default
-
-training:
-  num_epochs: 25
-  batch_size: 32
-  seed: 42
-  device: cpu
-
-optimizer:
-  name: sgd
-  lr: 0.001
-  momentum: 0.9
-
-scheduler:
-  name: step
-  step_size: 7
-  gamma: 0.1
-
-transforms:
-  train:
-    random_resized_crop:
-      scale: [0.08, 1.0]
-      ratio: [0.75, 1.3333333333333333]
-    horizontal_flip: 0.5
-    color_jitter: {{brightness: 0.0, contrast: 0.0, saturation: 0.0, hue: 0.0}}
-  eval:
-    resize: 256             # shorter side before the centre crop to model.input_size
-  normalize:                # ImageNet statistics, right for torchvision weights
-    mean: [0.485, 0.456, 0.406]
-    std: [0.229, 0.224, 0.225]
+{2}# Every key is described in docs/configuration.md; those not about this dataset hold their defaults.
 )",
-                     dataset_name, data_dir, class_comments(counts), architecture, counts.size());
+                                         dataset_name, data_dir, class_comments(counts));
+  return header + config::commented_configuration({{"data.dataset_name", YAML::Node(dataset_name)},
+                                                   {"data.data_dir", YAML::Node(data_dir)},
+                                                   {"model.architecture", YAML::Node(architecture)},
+                                                   {"model.num_classes", YAML::Node(counts.size())}});
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ml-init-config: write a commented configuration for a dataset folder (data/<name> holding raw/)."};
-  std::string dataset_dir, output, architecture = "resnet18";
+  std::string dataset_dir, output;
+  std::string architecture = config::default_config().model.architecture.value_or("");
   bool force = false;
   cli::CommonOptions common;
   app.add_option("dataset", dataset_dir, "The dataset folder, e.g. data/hymenoptera")->required()->check(CLI::ExistingDirectory);
@@ -96,7 +58,8 @@ int main(int argc, char** argv) {
     if (fs::exists(output) && !force) throw std::runtime_error(output + " already exists; pass --force to overwrite it");
 
     const std::string text = config_text(name, data_dir, counts, architecture);
-    config::parse_config(text, output);  // never write a file ml-train would reject
+    // Never write a file ml-train would reject.
+    pipeline::check_architecture_choice(config::parse_config(text, output));
     if (fs::path(output).has_parent_path()) fs::create_directories(fs::path(output).parent_path());
     write_file_atomically(output, text);
     log::success("✓ Wrote {} ({} classes)", output, counts.size());

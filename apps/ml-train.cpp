@@ -3,9 +3,9 @@
 #include "mltk/common/logging.h"
 #include "mltk/common/torch_runtime.h"
 #include "mltk/config/config.h"
-#include "mltk/models/model_builder.h"
 #include "mltk/models/zoo.h"
-#include "mltk/train/dataset.h"
+#include "mltk/pipeline/dataset.h"
+#include "mltk/pipeline/model_builder.h"
 #include "mltk/train/interrupt.h"
 #include "mltk/train/trainer.h"
 
@@ -50,9 +50,9 @@ std::vector<config::Override> overrides_of(const TrainFlags& flags) {
 int dry_run(const config::Config& config) {
   log::info("Configuration {} is valid", config.source);
   std::vector<std::string> class_names;
-  const int64_t num_classes = train::resolve_num_classes(config, class_names);
+  const int64_t num_classes = pipeline::resolve_num_classes(config, class_names);
   log::info("Creating model: {} ({})", config.model.zoo_name(), config.model.type);
-  const auto built = models::build_model(config, num_classes);
+  const auto built = pipeline::build_model(config, num_classes);
   int64_t trainable = 0;
   for (const auto& p : built.model->parameters())
     if (p.requires_grad()) trainable += p.numel();
@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
     }
     if (flags.config_path.empty()) throw std::runtime_error("--config FILE is required (or use --list_models)");
     const auto config = config::load_config(flags.config_path, overrides_of(flags));
+    pipeline::check_architecture_choice(config);
     if (flags.dry_run) return dry_run(config);
     if (common.threads == 0 && config.training.threads > 0) configure_torch_runtime(config.training.threads);
     train::TrainOptions options;

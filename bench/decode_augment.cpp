@@ -6,6 +6,7 @@
 #include "mltk/data/class_folders.h"
 #include "mltk/data/data_loader.h"
 #include "mltk/data/splitter.h"
+#include "mltk/pipeline/transform_options.h"
 
 #include <chrono>
 #include <filesystem>
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
   options.shuffle = true;
   options.num_workers = std::stoi(argv[2]);
   const int epochs = std::stoi(argv[3]);
-  data::DataLoader loader(samples, std::make_shared<data::TrainTransform>(config::default_config()), options);
+  data::DataLoader loader(samples, std::make_shared<data::TrainTransform>(pipeline::train_transform_options(config::default_config())), options);
   const auto run_epoch = [&loader](int epoch) {
     size_t images = 0;
     loader.start_epoch(epoch);

@@ -4,8 +4,8 @@
 // and of the whole run up to that point (LibTorch start-up excluded: it happens before main), each
 // with its breakdown by phase.
 #include "mltk/checkpoint/checkpoint.h"
-#include "mltk/models/model_builder.h"
 #include "mltk/onnx_export/exporter.h"
+#include "mltk/pipeline/model_builder.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     const auto checkpoint = mltk::checkpoint::load_checkpoint(argv[1]);
     load_phases["read checkpoint"] = milliseconds_since(lap);
     lap = std::chrono::steady_clock::now();
-    auto model = mltk::models::create_model_with_weights(
+    auto model = mltk::pipeline::create_model_with_weights(
         {checkpoint.model.architecture, checkpoint.model.num_classes, checkpoint.model.input_size, std::nullopt},
         checkpoint.model_state_dict, argv[1]);
     load_phases["create model with weights"] = milliseconds_since(lap);

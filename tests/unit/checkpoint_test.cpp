@@ -1,6 +1,7 @@
 #include "mltk/checkpoint/checkpoint.h"
 #include "mltk/checkpoint/torch_file_reader.h"
 #include "mltk/models/zoo.h"
+#include "mltk/pipeline/model_builder.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
@@ -193,7 +194,7 @@ TEST(Checkpoint, DefaultWeightsComeFromTorchHomeOrNameTheFile) {
   TempDir dir;
   setenv("TORCH_HOME", dir.path().c_str(), 1);
   EXPECT_EQ(checkpoint::torchvision_weights_dir(), (dir.path() / "hub" / "checkpoints").string());
-  const std::string message = testkit::message_of_throw<std::exception>([&] { checkpoint::load_default_weights("tiny_net"); });
+  const std::string message = testkit::message_of_throw<std::exception>([&] { pipeline::load_default_weights("tiny_net"); });
   EXPECT_NE(message.find("base"), std::string::npos) << message;
   unsetenv("TORCH_HOME");
 }

@@ -1,6 +1,7 @@
 #include "mltk/config/config.h"
 #include "mltk/common/subprocess.h"
 #include "mltk/config/schema.h"
+#include "mltk/pipeline/model_builder.h"
 
 #include <gtest/gtest.h>
 
@@ -66,10 +67,28 @@ TEST(Config, OutOfRangeAndBadChoices) {
   EXPECT_NE(message.find("exp.yaml:2"), std::string::npos) << message;
   message = error_of("optimizer:\n  name: rmsprop\n");
   EXPECT_NE(message.find("sgd, adam, adamw"), std::string::npos) << message;
-  message = error_of("model:\n  architecture: resnet19\n");
+  message = error_of("model:\n  type: custom\n  custom_architecture: null\n");
+  EXPECT_NE(message.find("model.custom_architecture must be set"), std::string::npos) << message;
+}
+
+std::string architecture_error_of(const std::string& yaml) {
+  try {
+    mltk::pipeline::check_architecture_choice(parse_config(yaml, "exp.yaml"));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError for:\n" << yaml;
+  return "";
+}
+
+TEST(ArchitectureChoice, NamesTheKeyAndTheArchitecturesOfTheType) {
+  std::string message = architecture_error_of("model:\n  architecture: resnet19\n");
+  EXPECT_NE(message.find("exp.yaml: model.architecture = 'resnet19'"), std::string::npos) << message;
   EXPECT_NE(message.find("resnet18"), std::string::npos) << message;
-  message = error_of("model:\n  type: custom\n  custom_architecture: resnet18\n");
+  message = architecture_error_of("model:\n  type: custom\n  custom_architecture: resnet18\n");
+  EXPECT_NE(message.find("model.custom_architecture = 'resnet18'"), std::string::npos) << message;
   EXPECT_NE(message.find("simple_cnn"), std::string::npos) << message;
+  EXPECT_NO_THROW(mltk::pipeline::check_architecture_choice(parse_config("model:\n  architecture: vgg11\n", "exp.yaml")));
 }
 
 TEST(Config, InvalidYamlNamesTheLine) {

@@ -5,6 +5,7 @@
 #include "mltk/data/data_loader.h"
 #include "mltk/data/split_index.h"
 #include "mltk/data/splitter.h"
+#include "mltk/pipeline/transform_options.h"
 #include "support/data_fixtures.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +24,7 @@ using data::LoaderOptions;
 using data::Sample;
 
 std::shared_ptr<const data::ImageTransform> train_transform(int size = 16) {
-  return std::make_shared<data::TrainTransform>(config::default_config({{"model.input_size", std::to_string(size)}}));
+  return std::make_shared<data::TrainTransform>(pipeline::train_transform_options(config::default_config({{"model.input_size", std::to_string(size)}})));
 }
 
 // Four classes, 11 images each, every image filled with its class colour.
@@ -171,7 +172,7 @@ TEST(DataLoader, HymenopteraTrainGifIsReportedOnceAndSkipped) {
   data::write_index(dir.file("train.txt"), paths);
   const auto samples = data::read_index(dir.file("train.txt"), raw, classes);
   ASSERT_EQ(samples.size(), 245u);
-  DataLoader loader(samples, std::make_shared<data::EvalTransform>(config::default_config()),
+  DataLoader loader(samples, std::make_shared<data::EvalTransform>(pipeline::eval_transform_options(config::default_config())),
                     options(32, true, 2));
   for (int epoch = 0; epoch < 2; ++epoch) {
     size_t delivered = 0;

@@ -3,7 +3,8 @@
 #include "mltk/data/data_loader.h"
 #include "mltk/data/split_index.h"
 #include "mltk/inference/loaded_model.h"
-#include "mltk/inference/predict.h"
+#include "mltk/pipeline/predict.h"
+#include "mltk/pipeline/transform_options.h"
 #include "support/toy_dataset.h"
 
 #include <gtest/gtest.h>
@@ -44,9 +45,9 @@ TEST_F(MlInference, ReportMatchesAnIndependentCountOfTheLibraryPredictions) {
   const auto loaded = inference::load_model(best());
   const auto samples = data::read_index(dir_->file("data/shapes/splits/test.txt"), dir_->file("data/shapes/raw"),
                                         loaded.checkpoint.class_names);
-  data::DataLoader loader(samples, std::make_shared<const data::EvalTransform>(loaded.config), data::LoaderOptions{1});
+  data::DataLoader loader(samples, std::make_shared<const data::EvalTransform>(pipeline::eval_transform_options(loaded.config)), data::LoaderOptions{1});
   const auto predictions =
-      inference::predict([&](const torch::Tensor& x) { return loaded.model->forward(x); }, loader);
+      pipeline::predict([&](const torch::Tensor& x) { return loaded.model->forward(x); }, loader);
   std::vector<std::vector<int64_t>> confusion(2, std::vector<int64_t>(2, 0));
   int64_t correct = 0;
   for (size_t i = 0; i < predictions.labels.size(); ++i) {

@@ -1,11 +1,14 @@
 // ml-split and ml-init-config as a user runs them: exit codes, files written, messages.
 #include "mltk/common/subprocess.h"
 #include "mltk/config/config.h"
+#include "mltk/config/schema.h"
 #include "support/data_fixtures.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
+#include <sstream>
 
 namespace {
 
@@ -65,6 +68,22 @@ TEST(MlInitConfig, WritesALoadableCommentedConfigAndRefusesToOverwrite) {
   const std::string text = mltk::read_file(output);
   EXPECT_NE(text.find("#   rose"), std::string::npos) << text;
   EXPECT_NE(text.find("5 images"), std::string::npos) << text;
+  // Every schema key is written out with its help text; those not about the dataset hold their
+  // schema default.
+  const YAML::Node written = YAML::Load(text);
+  const std::set<std::string> dataset_keys = {"data.dataset_name", "data.data_dir", "model.num_classes", "model.architecture"};
+  for (const auto& rule : mltk::config::schema()) {
+    YAML::Node node = YAML::Clone(written);
+    std::stringstream parts(rule.path);
+    for (std::string part; std::getline(parts, part, '.');) node.reset(node[part]);
+    ASSERT_TRUE(node.IsDefined()) << rule.path << " missing from\n" << text;
+    EXPECT_NE(text.find("# " + rule.help), std::string::npos) << rule.path;
+    if (dataset_keys.count(rule.path)) continue;
+    YAML::Emitter value, default_value;
+    value << YAML::Flow << node;
+    default_value << YAML::Flow << YAML::Load(rule.default_yaml);
+    EXPECT_EQ(std::string(value.c_str()), default_value.c_str()) << rule.path;
+  }
 
   const auto again = run_tool("ml-init-config", {dir.file("data/flowers"), "--output", output});
   EXPECT_EQ(again.exit_code, 1);

@@ -1,9 +1,9 @@
 // Models built from a checkpoint's weights skip their random initialisation and share the weights'
 // memory; what they compute must still be exactly what Python computes with the same weights.
 #include "mltk/checkpoint/state_dict.h"
-#include "mltk/models/model_builder.h"
 #include "mltk/models/skip_initialisation.h"
 #include "mltk/models/truncated_normal.h"
+#include "mltk/pipeline/model_builder.h"
 #include "support/python_reference.h"
 #include "support/test_support.h"
 
@@ -66,7 +66,7 @@ TEST_P(ModelFromWeights, MatchesPythonAndSharesTheWeights) {
   TempDir dir;
   const auto reference = testkit::python_reference(architecture, dir.path().string());
 
-  auto model = models::create_model_with_weights({architecture, 2}, reference.state_dict, reference.file);
+  auto model = pipeline::create_model_with_weights({architecture, 2}, reference.state_dict, reference.file);
   model->eval();
   torch::NoGradGuard no_grad;
   const torch::Tensor output = model->forward(reference.input);
@@ -88,7 +88,7 @@ TEST(ModelFromWeights, IncompleteWeightsAreRejectedNamingTheSource) {
   auto state = checkpoint::state_dict_of(*donor);
   state.pop_back();
   const std::string message = testkit::message_of_throw<std::exception>(
-      [&] { models::create_model_with_weights({"tiny_net", 2}, state, "partial.pt"); });
+      [&] { pipeline::create_model_with_weights({"tiny_net", 2}, state, "partial.pt"); });
   EXPECT_NE(message.find("partial.pt"), std::string::npos) << message;
   EXPECT_NE(message.find("missing keys"), std::string::npos) << message;
 }
@@ -98,7 +98,7 @@ TEST(ModelFromWeights, WeightsOfAnotherTypeAreCopiedAndConverted) {
   checkpoint::StateDict doubles;
   for (const auto& [name, tensor] : checkpoint::state_dict_of(*donor))
     doubles.emplace_back(name, tensor.is_floating_point() ? tensor.to(torch::kDouble) : tensor);
-  auto model = models::create_model_with_weights({"tiny_net", 2}, doubles, "doubles.pt");
+  auto model = pipeline::create_model_with_weights({"tiny_net", 2}, doubles, "doubles.pt");
   for (const auto& parameter : model->parameters()) EXPECT_EQ(parameter.scalar_type(), torch::kFloat);
   const auto own = checkpoint::state_dict_of(*model);
   for (size_t i = 0; i < own.size(); ++i)

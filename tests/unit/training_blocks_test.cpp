@@ -4,9 +4,9 @@
 #include "mltk/config/config.h"
 #include "mltk/inference/report.h"
 #include "mltk/models/zoo.h"
+#include "mltk/pipeline/loss.h"
 #include "mltk/train/epoch_metrics.h"
 #include "mltk/train/freeze.h"
-#include "mltk/train/loss.h"
 #include "mltk/train/metric_tracker.h"
 #include "mltk/train/optimizer.h"
 #include "mltk/train/scheduler.h"
@@ -84,9 +84,9 @@ TEST(TrainingBlocks, CrossEntropyWithLabelSmoothingMatchesTheSmoothedTargetFormu
   const double eps = 0.2;
   const auto smoothed = torch::full({5, 4}, eps / 4, torch::kDouble).scatter(1, targets.unsqueeze(1), 1 - eps + eps / 4);
   const double expected = -(smoothed * torch::log_softmax(logits, 1)).sum(1).mean().item<double>();
-  EXPECT_NEAR(train::cross_entropy(logits, targets, eps).item<double>(), expected, 1e-12);
+  EXPECT_NEAR(pipeline::cross_entropy(logits, targets, eps).item<double>(), expected, 1e-12);
   const double plain = -torch::log_softmax(logits, 1).gather(1, targets.unsqueeze(1)).mean().item<double>();
-  EXPECT_NEAR(train::cross_entropy(logits, targets, 0.0).item<double>(), plain, 1e-12);
+  EXPECT_NEAR(pipeline::cross_entropy(logits, targets, 0.0).item<double>(), plain, 1e-12);
 }
 
 TEST(TrainingBlocks, FreezeBackboneLeavesOnlyTheClassifierHeadTrainable) {

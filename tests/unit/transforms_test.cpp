@@ -3,6 +3,7 @@
 #include "mltk/common/subprocess.h"
 #include "mltk/data/image_io.h"
 #include "mltk/data/transforms.h"
+#include "mltk/pipeline/transform_options.h"
 #include "support/data_fixtures.h"
 #include "support/test_support.h"
 
@@ -34,7 +35,7 @@ TEST(Transforms, EvalTransformMatchesTorchvisionOnRealJpegs) {
   MLTK_REQUIRE_ORACLE();
   MLTK_REQUIRE_HYMENOPTERA();
   const config::Config config = config::default_config();
-  const data::EvalTransform transform(config);
+  const data::EvalTransform transform(pipeline::eval_transform_options(config));
   TempDir dir;
   for (const std::string name : {"train/ants/0013035.jpg", "val/bees/1032546534_06907fe3b3.jpg"}) {
     const std::string image = testkit::hymenoptera_dir() + "/" + name;
@@ -127,7 +128,7 @@ TEST(Transforms, JpegCropDecodingMatchesPilCropAndResize) {
 
 TEST(Transforms, TrainTransformDrawsTheSameCropsWhenDecodingOnlyTheCrop) {
   MLTK_REQUIRE_HYMENOPTERA();
-  const data::TrainTransform transform(config::default_config());
+  const data::TrainTransform transform(pipeline::train_transform_options(config::default_config()));
   for (const char* name : {kJpeg420, kProgressiveJpeg}) {
     const std::string image = testkit::hymenoptera_dir() + "/" + name;
     const auto decoded = data::decode_image(image, transform.min_input_short_side());
@@ -201,7 +202,7 @@ TEST(Transforms, TrainTransformFlipsAboutHalfTheTime) {
   config::Config config = config::default_config({{"model.input_size", "16"}});
   config.transforms.crop_scale = {1.0, 1.0};
   config.transforms.crop_ratio = {4.0 / 3.0, 4.0 / 3.0};
-  const data::TrainTransform transform(config);
+  const data::TrainTransform transform(pipeline::train_transform_options(config));
   cv::Mat image(12, 16, CV_8UC3, cv::Scalar(0, 0, 0));
   image(cv::Rect(0, 0, 8, 12)).setTo(cv::Scalar(255, 255, 255));  // left half white
   int flipped = 0;

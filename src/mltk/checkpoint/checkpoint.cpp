@@ -2,7 +2,6 @@
 
 #include "mltk/checkpoint/torch_file_reader.h"
 #include "mltk/common/atomic_file.h"
-#include "mltk/models/zoo.h"
 
 #include <torch/serialize.h>
 
@@ -157,17 +156,13 @@ std::string torchvision_weights_dir() {
   return (torch_home / "hub" / "checkpoints").string();
 }
 
-StateDict load_default_weights(const std::string& architecture) {
-  const auto& entry = models::ModelZoo::instance().find(architecture);
-  if (entry.torchvision_weights_file.empty())
-    throw std::runtime_error("model.weights: DEFAULT is only available for base (torchvision) architectures; '" +
-                             architecture + "' has no pretrained weights");
-  const std::string path = (std::filesystem::path(torchvision_weights_dir()) / entry.torchvision_weights_file).string();
+StateDict load_torchvision_weights(const std::string& architecture, const std::string& file_name) {
+  const std::string path = (std::filesystem::path(torchvision_weights_dir()) / file_name).string();
   if (!std::filesystem::exists(path))
     throw std::runtime_error("pretrained weights for " + architecture + " not found at " + path +
-                             ". Copy torchvision's file " + entry.torchvision_weights_file +
+                             ". Copy torchvision's file " + file_name +
                              " there (Python torchvision stores it there when it downloads it, from "
-                             "https://download.pytorch.org/models/" + entry.torchvision_weights_file +
+                             "https://download.pytorch.org/models/" + file_name +
                              "), set TORCH_HOME to the folder holding hub/checkpoints, or set model.weights to a file path");
   return load_weights_file(path);
 }

@@ -48,8 +48,8 @@ StateDict load_weights_file(const std::string& path);
 // TORCH_HOME defaulting to $XDG_CACHE_HOME/torch or ~/.cache/torch.
 std::string torchvision_weights_dir();
 
-// The DEFAULT (ImageNet) weights of a base architecture from the torchvision cache; throws with the
-// expected path and where to get the file when it is absent.
-StateDict load_default_weights(const std::string& architecture);
+// torchvision's cached weights file `file_name` (in torchvision_weights_dir()) for `architecture`;
+// throws with the expected path and where to get the file when it is absent.
+StateDict load_torchvision_weights(const std::string& architecture, const std::string& file_name);
 
 }  // namespace mltk::checkpoint

@@ -4,8 +4,8 @@
 #include "mltk/cli/app.h"
 #include "mltk/cli/validation_data.h"
 #include "mltk/common/logging.h"
-#include "mltk/models/model_builder.h"
 #include "mltk/onnx_export/exporter.h"
+#include "mltk/pipeline/model_builder.h"
 #include "mltk/validate/export_validator.h"
 
 #include <fmt/ranges.h>
@@ -53,7 +53,7 @@ void require_writable_folder_for(const std::string& output_path) {
 models::Classifier load_model(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path,
                               bool detailed) {
   step(detailed, "Creating model: {} ({})", checkpoint.model.architecture, checkpoint.model.type);
-  auto model = models::create_model_with_weights(
+  auto model = pipeline::create_model_with_weights(
       {checkpoint.model.architecture, checkpoint.model.num_classes, checkpoint.model.input_size, std::nullopt},
       checkpoint.model_state_dict, checkpoint_path);
   model->eval();

@@ -4,7 +4,8 @@
 #include "mltk/data/split_index.h"
 #include "mltk/inference/image_predictions.h"
 #include "mltk/inference/loaded_model.h"
-#include "mltk/train/dataset.h"
+#include "mltk/pipeline/dataset.h"
+#include "mltk/pipeline/transform_options.h"
 
 #include <filesystem>
 #include <stdexcept>
@@ -30,7 +31,7 @@ std::vector<data::Sample> samples_of_images(const std::string& path, const std::
 std::string raw_folder_for_index(const std::string& index_file, const config::Config& config) {
   const auto beside = fs::absolute(index_file).parent_path().parent_path() / "raw";
   if (fs::is_directory(beside)) return beside.string();
-  return train::dataset_layout(config).raw_dir;
+  return pipeline::dataset_layout(config).raw_dir;
 }
 
 }  // namespace
@@ -48,7 +49,7 @@ validate::ValidationImages load_validation_data(const std::string& path, const c
   data::LoaderOptions options;
   options.batch_size = kValidationBatchSize;
   options.num_workers = config.data.num_workers;
-  auto loader = std::make_shared<data::DataLoader>(std::move(samples), std::make_shared<const data::EvalTransform>(config),
+  auto loader = std::make_shared<data::DataLoader>(std::move(samples), std::make_shared<const data::EvalTransform>(pipeline::eval_transform_options(config)),
                                                    options);
   return {path, std::move(loader)};
 }

@@ -1,7 +1,6 @@
 #include "mltk/config/config.h"
 
 #include "mltk/config/schema.h"
-#include "mltk/models/zoo.h"
 
 #include <cmath>
 #include <fstream>
@@ -180,20 +179,6 @@ std::array<double, N> number_array(const YAML::Node& node) {
   return out;
 }
 
-void check_model_choice(const Config& config, const std::string& source) {
-  const auto& zoo = models::ModelZoo::instance();
-  const bool custom = config.model.type == "custom";
-  const std::string key = custom ? "model.custom_architecture" : "model.architecture";
-  const auto& name = custom ? config.model.custom_architecture : config.model.architecture;
-  if (!name) throw ConfigError(source + ": " + key + " must be set when model.type is " + config.model.type);
-  std::vector<std::string> allowed;
-  for (const auto& candidate : zoo.names())
-    if (models::to_string(zoo.find(candidate).type) == config.model.type) allowed.push_back(candidate);
-  if (std::find(allowed.begin(), allowed.end(), *name) == allowed.end())
-    throw ConfigError(source + ": " + key + " = '" + *name + "' is not a " + config.model.type +
-                      " architecture; available: " + join(allowed));
-}
-
 Config resolve(const YAML::Node& user, const std::string& source, const std::vector<Override>& overrides) {
   YAML::Node tree(YAML::NodeType::Map);
   for (const auto& rule : schema()) set_path(tree, rule.path, YAML::Load(rule.default_yaml));
@@ -265,7 +250,8 @@ Config resolve(const YAML::Node& user, const std::string& source, const std::vec
 
   if (c.transforms.crop_scale[0] > c.transforms.crop_scale[1] || c.transforms.crop_ratio[0] > c.transforms.crop_ratio[1])
     throw ConfigError(source + ": transforms.train.random_resized_crop ranges must be [low, high]");
-  check_model_choice(c, source);
+  if (!(c.model.type == "custom" ? c.model.custom_architecture : c.model.architecture))
+    throw ConfigError(source + ": " + c.model.architecture_key() + " must be set when model.type is " + c.model.type);
   return c;
 }
 
@@ -273,6 +259,10 @@ Config resolve(const YAML::Node& user, const std::string& source, const std::vec
 
 std::string Config::Model::zoo_name() const {
   return (type == "custom" ? custom_architecture : architecture).value_or("");
+}
+
+std::string Config::Model::architecture_key() const {
+  return type == "custom" ? "model.custom_architecture" : "model.architecture";
 }
 
 std::string Config::to_yaml() const {

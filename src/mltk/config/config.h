@@ -18,43 +18,49 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Every field is filled from the schema's defaults, then the file, then overrides (schema.cpp holds
+// the defaults; the zero values here are never used as settings).
 struct Config {
   struct Data {
     std::optional<std::string> dataset_name;
     std::string data_dir;
-    int fold = 0, num_folds = 5, num_workers = 2;
-    double test_ratio = 0.2;
+    int fold = 0, num_folds = 0, num_workers = 0;
+    double test_ratio = 0;
   } data;
   struct Model {
     std::string type;
     std::optional<std::string> architecture, custom_architecture, weights;
     std::optional<int> num_classes;
-    int input_size = 224;
+    int input_size = 0;
     std::optional<double> dropout;
     bool freeze_backbone = false;
     // The zoo name that model.type selects: architecture (base) or custom_architecture (custom).
+    // The configuration only requires it to be set; whether the zoo has it is checked where
+    // models are built (pipeline::check_architecture_choice).
     std::string zoo_name() const;
+    // The key holding that name: "model.architecture" or "model.custom_architecture".
+    std::string architecture_key() const;
   } model;
   struct Training {
-    int num_epochs = 25, batch_size = 32, seed = 42, threads = 0, early_stopping_patience = 0;
+    int num_epochs = 0, batch_size = 0, seed = 0, threads = 0, early_stopping_patience = 0;
     std::string device, early_stopping_monitor;
-    double label_smoothing = 0.0;
+    double label_smoothing = 0;
   } training;
   struct Optimizer {
     std::string name;
-    double lr = 0.001, momentum = 0.9, weight_decay = 0.0;
+    double lr = 0, momentum = 0, weight_decay = 0;
     bool nesterov = false;
   } optimizer;
   struct Scheduler {
     std::string name;
-    int step_size = 7, patience = 3;
+    int step_size = 0, patience = 0;
     std::optional<int> t_max;
-    double gamma = 0.1, min_lr = 0.0, factor = 0.1;
+    double gamma = 0, min_lr = 0, factor = 0;
   } scheduler;
   struct Transforms {
     std::array<double, 2> crop_scale{}, crop_ratio{};
-    double horizontal_flip = 0.5, brightness = 0, contrast = 0, saturation = 0, hue = 0;
-    int eval_resize = 256;
+    double horizontal_flip = 0, brightness = 0, contrast = 0, saturation = 0, hue = 0;
+    int eval_resize = 0;
     std::array<double, 3> mean{}, std{};
   } transforms;
 

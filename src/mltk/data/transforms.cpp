@@ -294,11 +294,7 @@ void write_normalized(const cv::Mat& rgb, const std::array<double, 3>& mean, con
   }
 }
 
-TrainTransform::TrainTransform(const config::Config& config)
-    : size_(config.model.input_size),
-      options_(config.transforms),
-      jitter_{config.transforms.brightness, config.transforms.contrast, config.transforms.saturation,
-              config.transforms.hue} {}
+TrainTransform::TrainTransform(const TrainTransformOptions& options) : options_(options) {}
 
 std::string ImageTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const {
   const DecodedImage decoded = decode_image(file, min_input_short_side());
@@ -308,8 +304,8 @@ std::string ImageTransform::decode_and_transform(const std::vector<uchar>& file,
 }
 
 torch::Tensor TrainTransform::operator()(const cv::Mat& rgb, Random& rng) const {
-  auto tensor = torch::empty({3, size_, size_}, torch::kFloat32);
-  flip_jitter_normalize(random_resized_crop(rgb, size_, options_.crop_scale, options_.crop_ratio, rng), rng, tensor);
+  auto tensor = torch::empty({3, options_.size, options_.size}, torch::kFloat32);
+  flip_jitter_normalize(random_resized_crop(rgb, options_.size, options_.crop_scale, options_.crop_ratio, rng), rng, tensor);
   return tensor;
 }
 
@@ -322,7 +318,7 @@ std::string TrainTransform::decode_and_transform(const std::vector<uchar>& file,
   const ImageSize size = reduced_size(*full_size, reduction);
   const Random before_crop = rng;
   const CropBox box = random_resized_crop_params(size.height, size.width, options_.crop_scale, options_.crop_ratio, rng);
-  const DecodedImage crop = decode_resized_crop(file, reduction, box, size_);
+  const DecodedImage crop = decode_resized_crop(file, reduction, box, options_.size);
   if (!crop.ok()) {
     rng = before_crop;
     return ImageTransform::decode_and_transform(file, rng, out);
@@ -334,11 +330,11 @@ std::string TrainTransform::decode_and_transform(const std::vector<uchar>& file,
 void TrainTransform::flip_jitter_normalize(const cv::Mat& crop, Random& rng, torch::Tensor& out) const {
   cv::Mat image = crop;
   if (rng.bernoulli(options_.horizontal_flip)) image = horizontal_flip(image);
-  if (!jitter_.enabled()) {
+  if (!options_.jitter.enabled()) {
     write_normalized(image, options_.mean, options_.std, out);
     return;
   }
-  const torch::Tensor unit = color_jitter(to_normalized_tensor(image, {0, 0, 0}, {1, 1, 1}), jitter_, rng);
+  const torch::Tensor unit = color_jitter(to_normalized_tensor(image, {0, 0, 0}, {1, 1, 1}), options_.jitter, rng);
   const auto mean = torch::tensor({options_.mean[0], options_.mean[1], options_.mean[2]}, torch::kFloat32);
   const auto std = torch::tensor({options_.std[0], options_.std[1], options_.std[2]}, torch::kFloat32);
   out.copy_((unit - mean.view({3, 1, 1})) / std.view({3, 1, 1}));
@@ -347,17 +343,14 @@ void TrainTransform::flip_jitter_normalize(const cv::Mat& crop, Random& rng, tor
 int TrainTransform::min_input_short_side() const {
   // The smallest crop covers crop_scale[0] of the area. Reduced decoding may only go as far as
   // keeping that crop at least input_size pixels across, so the network never sees extra blur.
-  return static_cast<int>(std::ceil(size_ / std::sqrt(std::max(options_.crop_scale[0], 1e-6))));
+  return static_cast<int>(std::ceil(options_.size / std::sqrt(std::max(options_.crop_scale[0], 1e-6))));
 }
 
-EvalTransform::EvalTransform(const config::Config& config)
-    : resize_(config.transforms.eval_resize),
-      size_(config.model.input_size),
-      mean_(config.transforms.mean),
-      std_(config.transforms.std) {}
+EvalTransform::EvalTransform(const EvalTransformOptions& options) : options_(options) {}
 
 torch::Tensor EvalTransform::operator()(const cv::Mat& rgb, Random&) const {
-  return to_normalized_tensor(center_crop(resize_shorter_side(rgb, resize_), size_), mean_, std_);
+  return to_normalized_tensor(center_crop(resize_shorter_side(rgb, options_.resize), options_.size), options_.mean,
+                              options_.std);
 }
 
 }  // namespace mltk::data

@@ -1,8 +1,7 @@
 #pragma once
 // Image transforms equivalent to torchvision's: Resize, CenterCrop, RandomResizedCrop,
 // RandomHorizontalFlip, ColorJitter, ToTensor + Normalize; and the train/eval pipelines built from
-// the configuration.
-#include "mltk/config/config.h"
+// them (pipeline/transform_options.h fills their options from a configuration).
 #include "mltk/data/image_io.h"
 #include "mltk/data/random.h"
 
@@ -69,13 +68,21 @@ torch::Tensor to_normalized_tensor(const cv::Mat& rgb, const std::array<double, 
 void write_normalized(const cv::Mat& rgb, const std::array<double, 3>& mean, const std::array<double, 3>& std,
                       torch::Tensor& out);
 
-// RandomResizedCrop(model.input_size, crop_scale, crop_ratio) + RandomHorizontalFlip +
-// ColorJitter (when any factor is set) + ToTensor + Normalize.
+struct TrainTransformOptions {
+  int size = 0;  // output side
+  std::array<double, 2> crop_scale{}, crop_ratio{};
+  double horizontal_flip = 0;  // probability
+  ColorJitterOptions jitter;
+  std::array<double, 3> mean{}, std{};
+};
+
+// RandomResizedCrop(size, crop_scale, crop_ratio) + RandomHorizontalFlip + ColorJitter (when any
+// factor is set) + ToTensor + Normalize.
 class TrainTransform : public ImageTransform {
  public:
-  explicit TrainTransform(const config::Config& config);
+  explicit TrainTransform(const TrainTransformOptions& options);
   torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
-  int output_size() const override { return size_; }
+  int output_size() const override { return options_.size; }
   // JPEGs: draws the crop box from the size in the file's header, then decodes only that box
   // (decode_resized_crop). Other files, and JPEGs libjpeg rejects, go through OpenCV.
   std::string decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const override;
@@ -85,22 +92,25 @@ class TrainTransform : public ImageTransform {
   // RandomHorizontalFlip + ColorJitter + ToTensor + Normalize of the resized crop, into `out`.
   void flip_jitter_normalize(const cv::Mat& crop, Random& rng, torch::Tensor& out) const;
 
-  int size_;
-  config::Config::Transforms options_;
-  ColorJitterOptions jitter_;
+  TrainTransformOptions options_;
 };
 
-// Resize(transforms.eval_resize) + CenterCrop(model.input_size) + ToTensor + Normalize.
+struct EvalTransformOptions {
+  int resize = 0;  // shorter side after resizing
+  int size = 0;    // side of the centre crop
+  std::array<double, 3> mean{}, std{};
+};
+
+// Resize(resize) + CenterCrop(size) + ToTensor + Normalize.
 class EvalTransform : public ImageTransform {
  public:
-  explicit EvalTransform(const config::Config& config);
+  explicit EvalTransform(const EvalTransformOptions& options);
   torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
-  int output_size() const override { return size_; }
-  int min_input_short_side() const override { return resize_; }
+  int output_size() const override { return options_.size; }
+  int min_input_short_side() const override { return options_.resize; }
 
  private:
-  int resize_, size_;
-  std::array<double, 3> mean_, std_;
+  EvalTransformOptions options_;
 };
 
 }  // namespace mltk::data

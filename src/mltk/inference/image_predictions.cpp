@@ -3,6 +3,7 @@
 #include "mltk/data/image_io.h"
 #include "mltk/data/splitter.h"
 #include "mltk/data/transforms.h"
+#include "mltk/pipeline/transform_options.h"
 
 #include <torch/torch.h>
 
@@ -32,10 +33,10 @@ std::vector<std::string> collect_images(const std::vector<std::string>& paths) {
   return out;
 }
 
-std::vector<ImagePrediction> predict_images(const ForwardFn& forward, const std::vector<std::string>& image_paths,
+std::vector<ImagePrediction> predict_images(const pipeline::ForwardFn& forward, const std::vector<std::string>& image_paths,
                                             const config::Config& config, const std::vector<std::string>& class_names) {
   torch::NoGradGuard no_grad;
-  const data::EvalTransform transform(config);
+  const data::EvalTransform transform(pipeline::eval_transform_options(config));
   // The evaluation transform draws no random numbers; the generator only satisfies the interface.
   data::Random unused(0);
   std::vector<ImagePrediction> out;

@@ -1,7 +1,7 @@
 #pragma once
 // ml-inference --images: the predicted class of individual image files.
 #include "mltk/config/config.h"
-#include "mltk/inference/predict.h"
+#include "mltk/pipeline/predict.h"
 
 #include <string>
 #include <vector>
@@ -20,7 +20,7 @@ struct ImagePrediction {
 std::vector<std::string> collect_images(const std::vector<std::string>& paths);
 
 // Decodes each image, applies the evaluation transform of `config` and classifies it.
-std::vector<ImagePrediction> predict_images(const ForwardFn& forward, const std::vector<std::string>& image_paths,
+std::vector<ImagePrediction> predict_images(const pipeline::ForwardFn& forward, const std::vector<std::string>& image_paths,
                                             const config::Config& config, const std::vector<std::string>& class_names);
 
 }  // namespace mltk::inference

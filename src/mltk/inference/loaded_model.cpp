@@ -1,12 +1,13 @@
 #include "mltk/inference/loaded_model.h"
 
-#include "mltk/models/model_builder.h"
+#include "mltk/pipeline/model_builder.h"
 
 namespace mltk::inference {
 
 config::Config checkpoint_config(const checkpoint::Checkpoint& checkpoint, const std::string& path) {
   auto config = checkpoint.config.empty() ? config::default_config()
                                           : config::parse_config(checkpoint.config, path + " (config entry)");
+  pipeline::check_architecture_choice(config);
   config.model.input_size = static_cast<int>(checkpoint.model.input_size);
   config.transforms.mean = checkpoint.normalization.mean;
   config.transforms.std = checkpoint.normalization.std;
@@ -18,7 +19,7 @@ LoadedModel load_model(const std::string& path) {
   out.checkpoint = checkpoint::load_checkpoint(path);
   const auto& info = out.checkpoint.model;
   out.config = checkpoint_config(out.checkpoint, path);
-  out.model = models::create_model_with_weights({info.architecture, info.num_classes, info.input_size, std::nullopt},
+  out.model = pipeline::create_model_with_weights({info.architecture, info.num_classes, info.input_size, std::nullopt},
                                                  out.checkpoint.model_state_dict, path);
   out.model->eval();
   return out;

@@ -4,14 +4,15 @@
 #include "mltk/common/atomic_file.h"
 #include "mltk/common/logging.h"
 #include "mltk/data/data_loader.h"
-#include "mltk/inference/predict.h"
-#include "mltk/models/model_builder.h"
-#include "mltk/train/dataset.h"
+#include "mltk/pipeline/dataset.h"
+#include "mltk/pipeline/loss.h"
+#include "mltk/pipeline/model_builder.h"
+#include "mltk/pipeline/predict.h"
+#include "mltk/pipeline/transform_options.h"
 #include "mltk/train/device.h"
 #include "mltk/train/epoch_metrics.h"
 #include "mltk/train/freeze.h"
 #include "mltk/train/interrupt.h"
-#include "mltk/train/loss.h"
 #include "mltk/train/metric_tracker.h"
 #include "mltk/train/optimizer.h"
 #include "mltk/train/progress.h"
@@ -52,7 +53,7 @@ EpochTotals train_one_epoch(models::ClassifierImpl& model, torch::optim::Optimiz
     const auto images = batch->images.to(device);
     const auto labels = batch->labels.to(device);
     const auto logits = model.forward(images);
-    const auto loss = cross_entropy(logits, labels, label_smoothing);
+    const auto loss = pipeline::cross_entropy(logits, labels, label_smoothing);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
       progress.finish();
@@ -103,18 +104,18 @@ data::LoaderOptions loader_options(const config::Config& config, bool shuffle) {
 }  // namespace
 
 TrainResult train(const config::Config& config, const TrainOptions& options) {
-  const auto layout = dataset_layout(config);
+  const auto layout = pipeline::dataset_layout(config);
   if (!std::filesystem::is_directory(layout.raw_dir))
     throw std::runtime_error("dataset folder " + layout.raw_dir +
                              " does not exist; put the images there as <class name>/<image> (data.data_dir, data.dataset_name)");
   std::vector<std::string> class_names;
-  resolve_num_classes(config, class_names);
+  pipeline::resolve_num_classes(config, class_names);
   const auto fold = config.data.fold;
   if (fold >= config.data.num_folds)
     throw std::runtime_error(fmt::format("data.fold is {} but data.num_folds is {}", fold, config.data.num_folds));
-  auto train_samples = load_split(layout, data::fold_index_path(layout.splits_dir, fold, "train"), class_names);
-  auto val_samples = load_split(layout, data::fold_index_path(layout.splits_dir, fold, "val"), class_names);
-  auto test_samples = load_split(layout, data::test_index_path(layout.splits_dir), class_names);
+  auto train_samples = pipeline::load_split(layout, data::fold_index_path(layout.splits_dir, fold, "train"), class_names);
+  auto val_samples = pipeline::load_split(layout, data::fold_index_path(layout.splits_dir, fold, "val"), class_names);
+  auto test_samples = pipeline::load_split(layout, data::test_index_path(layout.splits_dir), class_names);
   const torch::Device device = resolve_device(config.training.device);
 
   TrainResult result;
@@ -126,7 +127,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
   log::info("Data: {} classes, {} train / {} val / {} test images (fold {})", class_names.size(), train_samples.size(),
             val_samples.size(), test_samples.size(), fold);
 
-  auto built = models::build_model(config, static_cast<int64_t>(class_names.size()));
+  auto built = pipeline::build_model(config, static_cast<int64_t>(class_names.size()));
   auto& model = *built.model;
   log::info("Model: {} ({}), weights: {}", built.architecture, config.model.type, built.weights_source);
   for (const auto& layer : built.fresh_layers) log::info("  new classifier tensor (not from weights): {}", layer);
@@ -163,8 +164,8 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
   }
   set_learning_rate(*optimizer, scheduler->lr());
 
-  const auto train_transform = std::make_shared<const data::TrainTransform>(config);
-  const auto eval_transform = std::make_shared<const data::EvalTransform>(config);
+  const auto train_transform = std::make_shared<const data::TrainTransform>(pipeline::train_transform_options(config));
+  const auto eval_transform = std::make_shared<const data::EvalTransform>(pipeline::eval_transform_options(config));
   auto train_options = loader_options(config, true);
   // A last batch of one image would break BatchNorm in training mode; shuffling changes which
   // images fall into the dropped remainder every epoch.
@@ -198,7 +199,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
       break;
     }
     model.eval();
-    const auto val = inference::predict(forward, val_loader, smoothing);
+    const auto val = pipeline::predict(forward, val_loader, smoothing);
     EpochMetrics row{epoch,
                      totals.loss_sum / std::max<int64_t>(1, totals.images),
                      static_cast<double>(totals.correct) / std::max<int64_t>(1, totals.images),
@@ -246,7 +247,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     checkpoint::load_state_dict(model, best.model_state_dict, folder.best_checkpoint());
     model.eval();
     data::DataLoader test_loader(std::move(test_samples), eval_transform, loader_options(config, false));
-    result.test_accuracy = inference::predict(forward, test_loader).accuracy();
+    result.test_accuracy = pipeline::predict(forward, test_loader).accuracy();
     log::info("Test accuracy of best.pt (epoch {}): {:.4f} on {} images", best.epoch, *result.test_accuracy,
               test_loader.num_samples());
   }

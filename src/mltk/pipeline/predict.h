@@ -7,7 +7,7 @@
 #include <functional>
 #include <vector>
 
-namespace mltk::inference {
+namespace mltk::pipeline {
 
 // Logits [N, C] for a normalised image batch [N, 3, H, W]: a LibTorch model or an ONNX runtime.
 using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
@@ -24,4 +24,4 @@ struct Predictions {
 // One pass over the loader from epoch 0, without gradients.
 Predictions predict(const ForwardFn& forward, data::DataLoader& loader, double label_smoothing = 0.0);
 
-}  // namespace mltk::inference
+}  // namespace mltk::pipeline

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-namespace mltk::train {
+namespace mltk::pipeline {
 
 struct DatasetLayout {
   std::string raw_dir;
   std::string splits_dir;
-  int num_folds = 5;
+  int num_folds = 0;
 };
 
 // Throws when data.dataset_name is unset.
@@ -26,4 +26,4 @@ int64_t resolve_num_classes(const config::Config& config, std::vector<std::strin
 std::vector<data::Sample> load_split(const DatasetLayout& layout, const std::string& index_file,
                                      const std::vector<std::string>& class_names);
 
-}  // namespace mltk::train
+}  // namespace mltk::pipeline

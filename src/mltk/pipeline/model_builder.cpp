@@ -1,12 +1,15 @@
-#include "mltk/models/model_builder.h"
+#include "mltk/pipeline/model_builder.h"
 
 #include "mltk/checkpoint/checkpoint.h"
 #include "mltk/models/skip_initialisation.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
-namespace mltk::models {
+namespace mltk::pipeline {
 namespace {
 
 // A tensor of the classifier head trained for another number of classes: only its first dimension
@@ -40,11 +43,22 @@ std::vector<std::string> load_all_but_head(torch::nn::Module& module, const chec
 
 }  // namespace
 
+void check_architecture_choice(const config::Config& config) {
+  const auto& zoo = models::ModelZoo::instance();
+  std::vector<std::string> allowed;
+  for (const auto& candidate : zoo.names())
+    if (models::to_string(zoo.find(candidate).type) == config.model.type) allowed.push_back(candidate);
+  const std::string name = config.model.zoo_name();
+  if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+    throw config::ConfigError(config.source + ": " + config.model.architecture_key() + " = '" + name + "' is not a " +
+                              config.model.type + " architecture; available: " + fmt::format("{}", fmt::join(allowed, ", ")));
+}
+
 BuiltModel build_model(const config::Config& config, int64_t num_classes) {
   BuiltModel built;
   built.architecture = config.model.zoo_name();
   torch::manual_seed(config.training.seed);
-  built.model = create_model({built.architecture, num_classes, config.model.input_size, config.model.dropout});
+  built.model = models::create_model({built.architecture, num_classes, config.model.input_size, config.model.dropout});
   if (!config.model.weights) {
     built.weights_source = "random initialisation (seed " + std::to_string(config.training.seed) + ")";
     return built;
@@ -52,7 +66,7 @@ BuiltModel build_model(const config::Config& config, int64_t num_classes) {
   const std::string& weights = *config.model.weights;
   checkpoint::StateDict state;
   if (weights == "DEFAULT") {
-    state = checkpoint::load_default_weights(built.architecture);
+    state = load_default_weights(built.architecture);
     built.weights_source = "torchvision DEFAULT weights from " + checkpoint::torchvision_weights_dir();
   } else {
     state = checkpoint::load_weights_file(weights);
@@ -62,14 +76,22 @@ BuiltModel build_model(const config::Config& config, int64_t num_classes) {
   return built;
 }
 
-Classifier create_model_with_weights(const ModelOptions& options, const checkpoint::StateDict& state,
-                                     const std::string& source) {
-  Classifier model = [&] {
-    SkipInitialisation skip;
-    return create_model(options);
+checkpoint::StateDict load_default_weights(const std::string& architecture) {
+  const auto& entry = models::ModelZoo::instance().find(architecture);
+  if (entry.torchvision_weights_file.empty())
+    throw std::runtime_error("model.weights: DEFAULT is only available for base (torchvision) architectures; '" +
+                             architecture + "' has no pretrained weights");
+  return checkpoint::load_torchvision_weights(architecture, entry.torchvision_weights_file);
+}
+
+models::Classifier create_model_with_weights(const models::ModelOptions& options, const checkpoint::StateDict& state,
+                                             const std::string& source) {
+  models::Classifier model = [&] {
+    models::SkipInitialisation skip;
+    return models::create_model(options);
   }();
   checkpoint::load_state_dict(*model, state, source, checkpoint::LoadMode::share);
   return model;
 }
 
-}  // namespace mltk::models
+}  // namespace mltk::pipeline

@@ -1,4 +1,4 @@
-#include "mltk/train/dataset.h"
+#include "mltk/pipeline/dataset.h"
 
 #include "mltk/data/class_folders.h"
 
@@ -7,7 +7,7 @@
 
 namespace fs = std::filesystem;
 
-namespace mltk::train {
+namespace mltk::pipeline {
 
 DatasetLayout dataset_layout(const config::Config& config) {
   if (!config.data.dataset_name) throw std::runtime_error(config.source + ": data.dataset_name is required");
@@ -39,4 +39,4 @@ std::vector<data::Sample> load_split(const DatasetLayout& layout, const std::str
   return data::read_index(index_file, layout.raw_dir, class_names);
 }
 
-}  // namespace mltk::train
+}  // namespace mltk::pipeline

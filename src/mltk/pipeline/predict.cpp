@@ -1,10 +1,10 @@
-#include "mltk/inference/predict.h"
+#include "mltk/pipeline/predict.h"
 
-#include "mltk/train/loss.h"
+#include "mltk/pipeline/loss.h"
 
 #include <torch/torch.h>
 
-namespace mltk::inference {
+namespace mltk::pipeline {
 
 double Predictions::accuracy() const {
   if (labels.empty()) return 0.0;
@@ -20,7 +20,7 @@ Predictions predict(const ForwardFn& forward, data::DataLoader& loader, double l
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
     const auto logits = forward(batch->images).to(torch::kFloat);
-    loss_sum += train::cross_entropy(logits, batch->labels, label_smoothing).item<double>() * batch->labels.size(0);
+    loss_sum += cross_entropy(logits, batch->labels, label_smoothing).item<double>() * batch->labels.size(0);
     const auto [confidence, predicted] = torch::softmax(logits, 1).max(1);
     const auto labels = batch->labels.contiguous();
     out.labels.insert(out.labels.end(), labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
@@ -34,4 +34,4 @@ Predictions predict(const ForwardFn& forward, data::DataLoader& loader, double l
   return out;
 }
 
-}  // namespace mltk::inference
+}  // namespace mltk::pipeline
