@@ -40,15 +40,10 @@ torch_libs="-ltorch -ltorch_cpu -lc10"
 declare -A libraries=(
   [checkpoint]="$torch_libs -lz"
   [onnx_model]="$torch_libs -lonnx -lonnx_proto -lprotobuf"
-  [config]="-lyaml-cpp $torch_libs"
+  [config]="-lyaml-cpp"
   [image]="-lopencv_imgcodecs -lopencv_imgproc -lopencv_core -ljpeg"
   [split_index]=""
 )
-# config.cpp checks model.architecture against the model zoo (models/zoo.h), which registers every
-# architecture of src/mltk/models. Those sources are not what this target fuzzes, so they come
-# uninstrumented from the project's library (built by scripts/setup.sh) instead of being compiled
-# a second time.
-declare -A project_library=([config]=1)
 # LeakSanitizer matches suppressions against the allocation's stack, which the fast (frame-pointer)
 # unwinder cannot follow through LibTorch's miniz code; the slow one can.
 declare -A sanitizer_options=([checkpoint]="fast_unwind_on_malloc=0")
@@ -101,15 +96,11 @@ compile() {
 
 build_targets() {
   check_toolchain
-  local target source needs_library=0
+  local target source
   local -A wanted=()
   for target in "$@"; do
     for source in fuzz/fuzz_input_file.cpp "fuzz/${target}_fuzzer.cpp" ${sources[$target]}; do wanted[$source]=1; done
-    [[ -n "${project_library[$target]:-}" ]] && needs_library=1
   done
-  if ((needs_library)); then
-    "$root/scripts/setup.sh" mltk >/dev/null
-  fi
   echo "fuzz: compiling ${#wanted[@]} sources into $fuzz_dir/obj"
   local pids=() failures=0 pid
   for source in "${!wanted[@]}"; do
@@ -125,12 +116,8 @@ build_targets() {
     for source in fuzz/fuzz_input_file.cpp "fuzz/${target}_fuzzer.cpp" ${sources[$target]}; do
       objects+=("$(object_of "$source")")
     done
-    local extra=()
-    [[ -n "${project_library[$target]:-}" ]] &&
-      extra=("$build_dir/libmltk.a" -lyaml-cpp -lspdlog -lfmt -lonnx -lonnx_proto -lprotobuf -ljpeg -lz
-             -lopencv_imgcodecs -lopencv_imgproc -lopencv_core)
     # shellcheck disable=SC2086  # the library lists are word lists
-    clang++ "${objects[@]}" "${extra[@]}" ${libraries[$target]} "${link_flags[@]}" -o "$fuzz_dir/bin/${target}_fuzzer"
+    clang++ "${objects[@]}" ${libraries[$target]} "${link_flags[@]}" -o "$fuzz_dir/bin/${target}_fuzzer"
   done
 }
 
