@@ -30,6 +30,8 @@ if ((${#targets[@]} == 0)); then
     libgtest-dev libbenchmark-dev libonnx-testdata python3-torch python3-torchvision python3-onnx
     # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
     clang libclang-rt-14-dev
+    # browser tests of web apps and reports, driven by puppeteer-core (tools/browser)
+    chromium
   )
 fi
 
@@ -58,6 +60,13 @@ fi
 if [[ ! -d "$root/tools/ort/node_modules/onnxruntime-node" ]]; then
   echo "setup: installing onnxruntime-node into tools/ort"
   (cd "$root/tools/ort" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# Browser-side files: onnxruntime-web (copied into deployed web apps), uPlot (inlined into HTML
+# reports), puppeteer-core (drives Debian's chromium in tests; it downloads no browser).
+if [[ ! -d "$root/tools/browser/node_modules/onnxruntime-web" ]]; then
+  echo "setup: installing onnxruntime-web, uPlot and puppeteer-core into tools/browser"
+  (cd "$root/tools/browser" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 if ((${#targets[@]})); then
