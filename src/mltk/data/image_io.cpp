@@ -37,17 +37,21 @@ bool starts_with(const std::vector<uchar>& bytes, std::initializer_list<uchar> p
   return bytes.size() >= at + prefix.size() && std::equal(prefix.begin(), prefix.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at));
 }
 
+// The signatures OpenCV's own decoders check, for the formats whose headers we read.
+bool is_png(const std::vector<uchar>& bytes) { return starts_with(bytes, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}); }
+bool is_bmp(const std::vector<uchar>& bytes) { return starts_with(bytes, {'B', 'M'}); }
+bool is_pnm(const std::vector<uchar>& bytes) { return bytes.size() > 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6'; }
+
 // PNG: the IHDR chunk always comes first, right after the signature.
 std::optional<DeclaredSize> png_size(const std::vector<uchar>& bytes) {
-  if (bytes.size() < 24 || !starts_with(bytes, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'}))
-    return std::nullopt;
+  if (bytes.size() < 24 || !is_png(bytes) || !starts_with(bytes, {0, 0, 0, 13, 'I', 'H', 'D', 'R'}, 8)) return std::nullopt;
   return DeclaredSize{big_endian_32(bytes, 16), big_endian_32(bytes, 20)};
 }
 
 // BMP: 16-bit sizes in the OS/2 header (12 bytes), signed 32-bit ones (negative height: top-down
 // rows) in every later header.
 std::optional<DeclaredSize> bmp_size(const std::vector<uchar>& bytes) {
-  if (bytes.size() < 26 || bytes[0] != 'B' || bytes[1] != 'M') return std::nullopt;
+  if (bytes.size() < 26 || !is_bmp(bytes)) return std::nullopt;
   if (little_endian(bytes, 14, 4) == 12) return DeclaredSize{little_endian(bytes, 18, 2), little_endian(bytes, 20, 2)};
   const auto magnitude = [](uint32_t value) {
     const int64_t signed_value = static_cast<int32_t>(value);
@@ -59,7 +63,7 @@ std::optional<DeclaredSize> bmp_size(const std::vector<uchar>& bytes) {
 // PNM (P1 to P6): width and height are the first two decimal numbers after the magic, separated by
 // whitespace and '#' comments.
 std::optional<DeclaredSize> pnm_size(const std::vector<uchar>& bytes) {
-  if (bytes.size() < 3 || bytes[0] != 'P' || bytes[1] < '1' || bytes[1] > '6') return std::nullopt;
+  if (!is_pnm(bytes)) return std::nullopt;
   size_t pos = 2;
   uint64_t numbers[2] = {0, 0};
   for (uint64_t& number : numbers) {
@@ -82,13 +86,11 @@ std::optional<DeclaredSize> pnm_size(const std::vector<uchar>& bytes) {
 // file is recognised by "DICM" at byte 128 whatever it starts with, so that is refused too.
 bool is_supported_format(const std::vector<uchar>& bytes) {
   if (starts_with(bytes, {'D', 'I', 'C', 'M'}, 128)) return false;
-  return starts_with(bytes, {0xFF, 0xD8, 0xFF}) ||                                   // JPEG
-         starts_with(bytes, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}) ||        // PNG
-         starts_with(bytes, {'B', 'M'}) ||                                          // BMP
+  return starts_with(bytes, {0xFF, 0xD8, 0xFF}) ||  // JPEG
+         is_png(bytes) || is_bmp(bytes) || is_pnm(bytes) ||
          (starts_with(bytes, {'R', 'I', 'F', 'F'}) && starts_with(bytes, {'W', 'E', 'B', 'P'}, 8)) ||
          starts_with(bytes, {'I', 'I', 0x2A, 0}) || starts_with(bytes, {'M', 'M', 0, 0x2A}) ||  // TIFF
-         starts_with(bytes, {'I', 'I', 0x2B, 0}) || starts_with(bytes, {'M', 'M', 0, 0x2B}) ||  // BigTIFF
-         (bytes.size() > 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6');  // PNM
+         starts_with(bytes, {'I', 'I', 0x2B, 0}) || starts_with(bytes, {'M', 'M', 0, 0x2B});    // BigTIFF
 }
 
 std::string too_many_pixels(const DeclaredSize& size) {
