@@ -76,6 +76,7 @@ void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& c
   options.dynamic_batch = settings.dynamic_axes;
   options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
   options.metadata = onnx_metadata(checkpoint, settings.opset);
+  if (settings.preprocessing == "embedded") options.embedded_preprocessing = checkpoint.normalization;
   onnx_export::ExportReport report;
   try {
     report = onnx_export::export_to_onnx(model, job.onnx_path, options);
@@ -166,6 +167,7 @@ std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, con
   options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
   options.runtime = settings.runtime;
   options.runtime_threads = settings.runtime_threads;
+  options.normalization = checkpoint.normalization;
   if (!settings.validation_data.empty())
     options.images = load_validation_data(settings.validation_data, checkpoint, job.checkpoint_path);
   const auto validation = validate::validate_export(*model, job.onnx_path, options);

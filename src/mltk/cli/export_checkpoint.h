@@ -23,6 +23,9 @@ struct ExportSettings {
   std::string runtime = "reference";
   int runtime_threads = 0;
   std::string validation_data;  // images, a folder or a split index; empty: random inputs only
+  // "external": the graph takes normalised float [N, 3, H, W]; "embedded": uint8 [N, H, W, 3]
+  // pixels, normalised inside the graph, with logits and probabilities as outputs.
+  std::string preprocessing = "external";
 };
 
 struct CheckpointJob {

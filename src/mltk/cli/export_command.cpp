@@ -100,6 +100,11 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
                  "Also validate on real images: an image, a folder of images (class folders give labels) or a "
                  "split index file such as data/NAME/splits/test.txt; reports top-1 agreement and accuracy")
       ->check(CLI::ExistingPath);
+  app.add_option("--preprocessing", flags.settings.preprocessing,
+                 "external (default): the graph takes normalised float [N, 3, H, W]; embedded: it takes uint8 RGB "
+                 "pixels [N, H, W, 3], already resized and centre-cropped, normalises them itself and outputs "
+                 "'logits' and 'probabilities'")
+      ->check(CLI::IsMember({"external", "embedded"}));
   app.add_option("--runtime", flags.settings.runtime, "ONNX runtime used for validation (default: reference)")
       ->check(CLI::IsMember(runtime::onnx_runner_names()));
 }
