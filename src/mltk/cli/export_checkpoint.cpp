@@ -6,7 +6,6 @@
 #include "mltk/common/logging.h"
 #include "mltk/onnx_export/exporter.h"
 #include "mltk/pipeline/model_builder.h"
-#include "mltk/validate/export_validator.h"
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -153,7 +152,7 @@ std::map<std::string, std::string> onnx_metadata(const checkpoint::Checkpoint& c
           {"opset", std::to_string(opset)}};
 }
 
-std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings) {
+std::optional<validate::ExportValidation> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings) {
   step(job.detailed, "Loading checkpoint from {}", job.checkpoint_path);
   const auto checkpoint = checkpoint::load_checkpoint(job.checkpoint_path);
   const auto model = load_model(checkpoint, job.checkpoint_path, job.detailed);
@@ -172,7 +171,7 @@ std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, con
     options.images = load_validation_data(settings.validation_data, checkpoint, job.checkpoint_path);
   const auto validation = validate::validate_export(*model, job.onnx_path, options);
   log_validation(validation, job.detailed);
-  return validation.status;
+  return validation;
 }
 
 }  // namespace mltk::cli
