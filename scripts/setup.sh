@@ -69,6 +69,13 @@ if [[ ! -d "$root/tools/browser/node_modules/onnxruntime-web" ]]; then
   (cd "$root/tools/browser" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The Node example of deployment folders (ml-export --deploy_dir) pins onnxruntime-node, jpeg-js and
+# pngjs; the test suite runs it with these modules.
+if [[ ! -d "$root/tools/deploy/node/node_modules/jpeg-js" ]]; then
+  echo "setup: installing the deployment example's modules into tools/deploy/node"
+  (cd "$root/tools/deploy/node" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if ((${#targets[@]})); then
   # A fresh build folder leaves the tests out; one that already has them keeps them.
   if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then

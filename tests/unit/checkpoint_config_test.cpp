@@ -84,9 +84,43 @@ TEST(CheckpointConfig, CheckpointWhoseConfigLacksAKeyLoadsWithItsDefault) {
   checkpoint::save_checkpoint(tiny_net_checkpoint(yaml_text(without_key(run.tree, "transforms.eval.resize"))), path);
 
   const auto loaded = inference::load_model(path);
-  EXPECT_EQ(loaded.config.transforms.eval_resize, YAML::Load(config::find_rule("transforms.eval.resize")->default_yaml).as<int>());
+  // Written before the resize was recorded in the checkpoint, when the schema's default was 256
+  // whatever the input size: it keeps being evaluated as it was.
+  EXPECT_EQ(loaded.config.resolved_eval_resize(), 256);
   EXPECT_EQ(loaded.config.training.label_smoothing, 0.25);  // what the file does say is kept
   EXPECT_EQ(loaded.model->parameters().size(), models::create_model({"tiny_net", 2, 32})->parameters().size());
+}
+
+}  // namespace
+
+namespace {
+
+// The resize recorded in the checkpoint wins over its configuration text; without one, the
+// configuration's explicit value is used.
+TEST(CheckpointConfig, RecordedEvalResizeIsAuthoritative) {
+  const auto run = config::parse_config(
+      "model:\n  type: custom\n  custom_architecture: tiny_net\n  input_size: 32\ntransforms:\n  eval:\n    resize: 40\n",
+      "run.yaml");
+  auto checkpoint = tiny_net_checkpoint(run.to_yaml());
+  EXPECT_EQ(inference::checkpoint_config(checkpoint, "old.pt").resolved_eval_resize(), 40);
+  checkpoint.model.eval_resize = 48;
+  EXPECT_EQ(inference::checkpoint_config(checkpoint, "new.pt").resolved_eval_resize(), 48);
+
+  TempDir dir;
+  checkpoint::save_checkpoint(checkpoint, dir.file("new.pt"));
+  EXPECT_EQ(checkpoint::load_checkpoint(dir.file("new.pt")).model.eval_resize, 48);
+}
+
+TEST(CheckpointConfig, EvalResizeOutsideItsRangeIsRefusedByName) {
+  TempDir dir;
+  auto checkpoint = tiny_net_checkpoint("");
+  for (const int64_t bad : {int64_t{31}, int64_t{-1}, int64_t{1} << 40}) {
+    checkpoint.model.eval_resize = bad;
+    checkpoint::save_checkpoint(checkpoint, dir.file("bad.pt"));
+    const std::string message = testkit::message_of_throw([&] { checkpoint::load_checkpoint(dir.file("bad.pt")); });
+    EXPECT_NE(message.find("eval_resize"), std::string::npos) << message;
+    EXPECT_NE(message.find("bad.pt"), std::string::npos) << message;
+  }
 }
 
 }  // namespace

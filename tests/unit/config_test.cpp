@@ -132,3 +132,20 @@ TEST(Config, EverySchemaKeyIsDocumented) {
 }
 
 }  // namespace
+
+namespace {
+
+// torchvision's recipes: Resize(256) before CenterCrop(224), i.e. 8/7 of the crop.
+TEST(Config, EvalResizeFollowsTheInputSizeUnlessSet) {
+  EXPECT_EQ(parse_config("", "exp.yaml").resolved_eval_resize(), 256);
+  EXPECT_EQ(parse_config("model:\n  input_size: 28\n", "exp.yaml").resolved_eval_resize(), 32);
+  EXPECT_EQ(parse_config("model:\n  input_size: 299\n", "exp.yaml").resolved_eval_resize(), 342);  // 341.71
+  EXPECT_EQ(parse_config("model:\n  input_size: 28\ntransforms:\n  eval:\n    resize: 40\n", "exp.yaml")
+                .resolved_eval_resize(),
+            40);
+  EXPECT_EQ(parse_config("transforms:\n  eval:\n    resize: null\n", "exp.yaml", {{"model.input_size", "112"}})
+                .resolved_eval_resize(),
+            128);
+}
+
+}  // namespace

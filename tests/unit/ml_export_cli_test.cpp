@@ -353,3 +353,25 @@ TEST(MlExportCli, UnsupportedOperatorIsNamedWithTheRemedies) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(MlExportCli, EmbeddedPreprocessingValidatesOnRealImages) {
+  MLTK_REQUIRE_HYMENOPTERA();
+  TempDir dir;
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "simple_cnn");
+  const std::string images = testkit::hymenoptera_dir() + "/val/ants";
+  const CliRun run = ml_export({"--checkpoint_path", checkpoint, "--preprocessing", "embedded", "--batch_size", "4",
+                                "--validation_data", images});
+  ASSERT_EQ(run.exit_code, 0) << run.log;
+  const auto report = read_json(dir.file("best.validation.json"));
+  EXPECT_EQ(report.at("preprocessing"), "embedded");
+  EXPECT_EQ(report.at("status"), "PASS");
+  const auto& real = report.at("validation_data");
+  EXPECT_GT(real.at("images").get<int>(), 40);
+  EXPECT_EQ(real.at("top1_agreement").get<double>(), 1.0);
+
+  EXPECT_EQ(ml_export({"--checkpoint_path", checkpoint, "--preprocessing", "inside"}).exit_code, 2);
+}
+
+}  // namespace

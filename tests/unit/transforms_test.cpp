@@ -26,39 +26,53 @@ torch::Tensor read_float32(const std::string& path, std::vector<int64_t> shape) 
   return tensor;
 }
 
-// PIL's antialiased bilinear filter and OpenCV's INTER_AREA weight source pixels differently when
-// shrinking, so outputs differ by a few grey levels at edges; on the whole image the mean
-// difference stays below ~1.5 grey levels (0.025 after normalisation by std ~0.225).
-constexpr double kMeanAbsBound = 0.025;
-
-TEST(Transforms, EvalTransformMatchesTorchvisionOnRealJpegs) {
-  MLTK_REQUIRE_ORACLE();
-  MLTK_REQUIRE_HYMENOPTERA();
-  const config::Config config = config::default_config();
-  const data::EvalTransform transform(pipeline::eval_transform_options(config));
-  TempDir dir;
-  for (const std::string name : {"train/ants/0013035.jpg", "val/bees/1032546534_06907fe3b3.jpg"}) {
-    const std::string image = testkit::hymenoptera_dir() + "/" + name;
-    const std::string shape = testkit::run_oracle("eval_transform.py", {image, dir.file("expected.bin")});
-    ASSERT_EQ(shape, "3 224 224\n");
-    const auto expected = read_float32(dir.file("expected.bin"), {3, 224, 224});
-    // Full decode as well as reduced: the oracle always decodes at full size.
-    const auto decoded = data::decode_image(image);
-    ASSERT_TRUE(decoded.ok()) << decoded.error;
-    Random rng(0);
-    const auto ours = transform(decoded.rgb, rng);
-    ASSERT_EQ(ours.sizes(), expected.sizes());
-    const double mean_abs = (ours - expected).abs().mean().item<double>();
-    EXPECT_LT(mean_abs, kMeanAbsBound) << name;
-    std::cout << name << ": mean |ours - torchvision| = " << mean_abs << "\n";
-  }
-}
-
 std::vector<uchar> file_bytes(const std::string& path) {
   const auto file = data::read_file_bytes(path);
   EXPECT_TRUE(file.ok()) << path << ": " << file.error;
   return file.bytes;
 }
+
+// The pixels are torchvision's exactly; what remains is float rounding of the normalisation
+// ((x / 255 - mean) / std there, x * scale + offset here). One grey level is 1 / (255 * std) > 0.017.
+constexpr double kNormalisationRounding = 1e-5;
+
+// Default and derived resizes (224 -> 256, 28 -> 32, 100 -> 114), shrinking and, for the small
+// progressive JPEG at 299 -> 342, enlarging; the large image is where reduced decoding would differ.
+TEST(Transforms, EvalTransformMatchesTorchvisionOnRealJpegs) {
+  MLTK_REQUIRE_ORACLE();
+  MLTK_REQUIRE_HYMENOPTERA();
+  struct Case {
+    const char* image;
+    int input_size;
+  };
+  const Case cases[] = {{"train/ants/0013035.jpg", 224}, {"val/bees/1032546534_06907fe3b3.jpg", 224},
+                        {"train/ants/175998972.jpg", 28},  {"train/ants/Nepenthes_rafflesiana_ant.jpg", 100},
+                        {"train/ants/ant photos.jpg", 299}};
+  TempDir dir;
+  for (const Case& c : cases) {
+    const auto config = config::default_config({{"model.input_size", std::to_string(c.input_size)}});
+    const int resize = config.resolved_eval_resize();
+    const data::EvalTransform transform(pipeline::eval_transform_options(config));
+    const std::string image = testkit::hymenoptera_dir() + "/" + c.image;
+    const std::string size = std::to_string(c.input_size);
+    const std::string shape =
+        testkit::run_oracle("eval_transform.py", {image, dir.file("expected.bin"), std::to_string(resize), size});
+    ASSERT_EQ(shape, "3 " + size + " " + size + "\n");
+    const auto expected = read_float32(dir.file("expected.bin"), {3, c.input_size, c.input_size});
+    // As the DataLoader calls it (file bytes in), and as a decoded image.
+    torch::Tensor loaded = torch::empty_like(expected);
+    Random rng(0);
+    ASSERT_EQ(transform.decode_and_transform(file_bytes(image), rng, loaded), "");
+    const auto decoded = data::decode_image(image, transform.min_input_short_side());
+    ASSERT_TRUE(decoded.ok()) << decoded.error;
+    const auto direct = transform(decoded.rgb, rng);
+    for (const auto& ours : {loaded, direct}) {
+      ASSERT_EQ(ours.sizes(), expected.sizes());
+      EXPECT_LT((ours - expected).abs().max().item<double>(), kNormalisationRounding) << c.image << " at " << size;
+    }
+  }
+}
+
 
 // torchvision's resized_crop of `box` of `image` (PIL decode in full, crop, bilinear resize).
 cv::Mat pil_resized_crop(const std::string& image, const data::CropBox& box, int size) {

@@ -71,6 +71,8 @@ IValue triple_to_ivalue(const std::array<double, 3>& values) {
   return list;
 }
 
+constexpr int64_t kMaxEvalResize = 4096;
+
 const char* const kKnownKeys[] = {"model_state_dict", "model", "class_names", "normalization", "epoch", "config"};
 
 }  // namespace
@@ -83,6 +85,7 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   model.insert("architecture", checkpoint.model.architecture);
   model.insert("num_classes", checkpoint.model.num_classes);
   model.insert("input_size", checkpoint.model.input_size);
+  if (checkpoint.model.eval_resize) model.insert("eval_resize", *checkpoint.model.eval_resize);
   root.insert("model", model);
   c10::List<std::string> names;
   for (const auto& name : checkpoint.class_names) names.push_back(name);
@@ -107,6 +110,14 @@ Checkpoint load_checkpoint(const std::string& path) {
   out.model.architecture = model.string("architecture");
   out.model.num_classes = model.integer("num_classes");
   out.model.input_size = model.has("input_size") ? model.integer("input_size") : 224;
+  if (model.has("eval_resize")) {
+    out.model.eval_resize = model.integer("eval_resize");
+    // The centre crop needs at least input_size; beyond kMaxEvalResize it is a corrupt value, not a
+    // choice (the configuration allows no more).
+    if (*out.model.eval_resize < out.model.input_size || *out.model.eval_resize > kMaxEvalResize)
+      model.fail("'eval_resize' is " + std::to_string(*out.model.eval_resize) + "; it must lie between input_size (" +
+                 std::to_string(out.model.input_size) + ") and " + std::to_string(kMaxEvalResize));
+  }
   const IValue& names = root.get("class_names");
   if (!names.isList()) root.fail("'class_names' is not a list of strings");
   for (const auto& name : names.toListRef()) {

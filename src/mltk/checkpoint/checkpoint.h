@@ -5,6 +5,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct ModelInfo {
   std::string architecture;  // a zoo name, e.g. "resnet18"
   int64_t num_classes = 0;
   int64_t input_size = 224;
+  // The shorter side images were resized to before the evaluation centre crop; absent in
+  // checkpoints written before it was recorded.
+  std::optional<int64_t> eval_resize;
 };
 
 struct Normalization {

@@ -6,7 +6,6 @@
 #include "mltk/common/logging.h"
 #include "mltk/onnx_export/exporter.h"
 #include "mltk/pipeline/model_builder.h"
-#include "mltk/validate/export_validator.h"
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -76,6 +75,7 @@ void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& c
   options.dynamic_batch = settings.dynamic_axes;
   options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
   options.metadata = onnx_metadata(checkpoint, settings.opset);
+  if (settings.preprocessing == "embedded") options.embedded_preprocessing = checkpoint.normalization;
   onnx_export::ExportReport report;
   try {
     report = onnx_export::export_to_onnx(model, job.onnx_path, options);
@@ -152,7 +152,7 @@ std::map<std::string, std::string> onnx_metadata(const checkpoint::Checkpoint& c
           {"opset", std::to_string(opset)}};
 }
 
-std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings) {
+std::optional<validate::ExportValidation> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings) {
   step(job.detailed, "Loading checkpoint from {}", job.checkpoint_path);
   const auto checkpoint = checkpoint::load_checkpoint(job.checkpoint_path);
   const auto model = load_model(checkpoint, job.checkpoint_path, job.detailed);
@@ -166,11 +166,12 @@ std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, con
   options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
   options.runtime = settings.runtime;
   options.runtime_threads = settings.runtime_threads;
+  options.normalization = checkpoint.normalization;
   if (!settings.validation_data.empty())
     options.images = load_validation_data(settings.validation_data, checkpoint, job.checkpoint_path);
   const auto validation = validate::validate_export(*model, job.onnx_path, options);
   log_validation(validation, job.detailed);
-  return validation.status;
+  return validation;
 }
 
 }  // namespace mltk::cli

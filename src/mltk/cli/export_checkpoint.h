@@ -1,7 +1,7 @@
 #pragma once
 // One checkpoint through ml-export: load it, rebuild its model, export it to ONNX and/or validate
 // the ONNX file against it, logging each step.
-#include "mltk/validate/verdict.h"
+#include "mltk/validate/export_validator.h"
 
 #include <cstdint>
 #include <map>
@@ -23,6 +23,9 @@ struct ExportSettings {
   std::string runtime = "reference";
   int runtime_threads = 0;
   std::string validation_data;  // images, a folder or a split index; empty: random inputs only
+  // "external": the graph takes normalised float [N, 3, H, W]; "embedded": uint8 [N, H, W, 3]
+  // pixels, normalised inside the graph, with logits and probabilities as outputs.
+  std::string preprocessing = "external";
 };
 
 struct CheckpointJob {
@@ -41,9 +44,9 @@ std::string default_onnx_path(const std::string& checkpoint_path);
 // num_classes, architecture, model_type, producer ("mltk <version>") and opset.
 std::map<std::string, std::string> onnx_metadata(const checkpoint::Checkpoint& checkpoint, int opset);
 
-// Runs the job. Returns the validation status, or nothing when validation is off. Throws
+// Runs the job. Returns the validation, or nothing when validation is off. Throws
 // std::runtime_error naming the file at fault (checkpoint, output folder, ONNX file) and,
 // for a failed export, carrying the exporter's message.
-std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings);
+std::optional<validate::ExportValidation> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings);
 
 }  // namespace mltk::cli

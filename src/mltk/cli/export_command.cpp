@@ -1,11 +1,14 @@
 #include "mltk/cli/export_command.h"
 
 #include "mltk/cli/app.h"
+#include "mltk/cli/deployment.h"
 #include "mltk/common/logging.h"
 #include "mltk/onnx_export/convert_graph.h"
 #include "mltk/runtime/runner_factory.h"
 
 #include <glob.h>
+
+#include <filesystem>
 
 #include <stdexcept>
 #include <vector>
@@ -13,7 +16,11 @@
 namespace mltk::cli {
 namespace {
 
-bool succeeded(const std::optional<validate::Status>& status) { return status != validate::Status::Fail; }
+namespace fs = std::filesystem;
+
+bool succeeded(const std::optional<validate::ExportValidation>& validation) {
+  return !validation || validation->status != validate::Status::Fail;
+}
 
 // Errors of checkpoint readers usually start with the path; the others get it prepended, so each
 // failure line of a batch says which checkpoint it belongs to.
@@ -35,6 +42,8 @@ std::vector<std::string> expand_pattern(const std::string& pattern) {
 }
 
 int run_single(const ExportFlags& flags) {
+  if (!flags.deploy_dir.empty())
+    return succeeded(deploy_checkpoint({flags.checkpoint_path, flags.deploy_dir, flags.overwrite}, flags.settings)) ? 0 : 1;
   CheckpointJob job;
   job.checkpoint_path = flags.checkpoint_path;
   job.validate_only = flags.validate_only;
@@ -49,14 +58,21 @@ int run_batch(const ExportFlags& flags) {
   const size_t total = paths.size();
   log::info("Found {} checkpoint{} matching pattern", total, total == 1 ? "" : "s");
   const char* verb = flags.validate_only ? "Validating" : "Exporting";
+  const bool deploying = !flags.deploy_dir.empty();
+  const auto names = deployment_names(paths);
+  if (deploying) fs::create_directories(flags.deploy_dir);
   size_t done = 0;
   for (size_t i = 0; i < total; ++i) {
     log::info("{} checkpoint {}/{}: {}", verb, i + 1, total, paths[i]);
     CheckpointJob job{paths[i], default_onnx_path(paths[i]), flags.validate_only, false};
+    const fs::path deployment = fs::path(flags.deploy_dir) / names[i];
     try {
-      if (!succeeded(run_checkpoint_job(job, flags.settings))) continue;
+      if (!succeeded(deploying ? deploy_checkpoint({paths[i], deployment, flags.overwrite, false}, flags.settings)
+                               : run_checkpoint_job(job, flags.settings)))
+        continue;
       ++done;
-      log::success("✓ {} {}", flags.validate_only ? "Validated" : "Exported to", job.onnx_path);
+      if (deploying) log::success("✓ Deployed to {}", deployment.string());
+      else log::success("✓ {} {}", flags.validate_only ? "Validated" : "Exported to", job.onnx_path);
     } catch (const std::exception& e) {
       log::error("✗ {}", naming(paths[i], message_of(e)));
     }
@@ -79,8 +95,9 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
                                      "Glob matching several checkpoints (quote it); each is exported beside itself");
   source->require_option(1);
 
-  app.add_option("--output_path", flags.output_path, "ONNX file to write (default: the checkpoint's path with .onnx)")
-      ->excludes(pattern);
+  auto* output_path =
+      app.add_option("--output_path", flags.output_path, "ONNX file to write (default: the checkpoint's path with .onnx)")
+          ->excludes(pattern);
   app.add_option("--batch_size", flags.settings.batch_size, "Batch size of the exported input (default: 1)")
       ->check(CLI::PositiveNumber);
   app.add_option("--opset_version", flags.settings.opset, "ONNX opset (default: 14)")
@@ -100,8 +117,20 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
                  "Also validate on real images: an image, a folder of images (class folders give labels) or a "
                  "split index file such as data/NAME/splits/test.txt; reports top-1 agreement and accuracy")
       ->check(CLI::ExistingPath);
+  auto* preprocessing = app.add_option("--preprocessing", flags.settings.preprocessing,
+                 "external (default): the graph takes normalised float [N, 3, H, W]; embedded: it takes uint8 RGB "
+                 "pixels [N, H, W, 3], already resized and centre-cropped, normalises them itself and outputs "
+                 "'logits' and 'probabilities'")
+      ->check(CLI::IsMember({"external", "embedded"}));
   app.add_option("--runtime", flags.settings.runtime, "ONNX runtime used for validation (default: reference)")
       ->check(CLI::IsMember(runtime::onnx_runner_names()));
+  auto* deploy_dir = app.add_option(
+      "--deploy_dir", flags.deploy_dir,
+      "Write a deployment folder: model.onnx (embedded preprocessing, symbolic batch), model.json, README.md "
+      "(model card), web/ (static web app with ONNX Runtime Web) and node/ (classify.mjs); with --pattern, one "
+      "sub-folder per checkpoint, named after its run (see docs/deployment.md)");
+  deploy_dir->excludes(validate_only)->excludes(output_path)->excludes(preprocessing);
+  app.add_flag("--overwrite", flags.overwrite, "Replace an existing, non-empty --deploy_dir")->needs(deploy_dir);
 }
 
 int run_export_command(const ExportFlags& flags) {

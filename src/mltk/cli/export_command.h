@@ -15,6 +15,8 @@ struct ExportFlags {
   std::string output_path;
   std::string onnx_path;
   bool validate_only = false;
+  std::string deploy_dir;  // with --pattern, the folder holding one deployment per checkpoint
+  bool overwrite = false;
   ExportSettings settings;
 };
 

@@ -49,7 +49,12 @@ validate::ValidationImages load_validation_data(const std::string& path, const c
   data::LoaderOptions options;
   options.batch_size = kValidationBatchSize;
   options.num_workers = config.data.num_workers;
-  auto loader = std::make_shared<data::DataLoader>(std::move(samples), std::make_shared<const data::EvalTransform>(pipeline::eval_transform_options(config)),
+  // Scaling by 255 and no offset leave the resized and cropped pixel values as they are, which
+  // each side of the validation then normalises as it takes them.
+  auto transform = pipeline::eval_transform_options(config);
+  transform.mean = {0, 0, 0};
+  transform.std = {1 / 255.0, 1 / 255.0, 1 / 255.0};
+  auto loader = std::make_shared<data::DataLoader>(std::move(samples), std::make_shared<const data::EvalTransform>(transform),
                                                    options);
   return {path, std::move(loader)};
 }

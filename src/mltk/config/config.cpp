@@ -244,7 +244,7 @@ Config resolve(const YAML::Node& user, const std::string& source, const std::vec
   c.transforms.contrast = at("transforms.train.color_jitter.contrast").as<double>();
   c.transforms.saturation = at("transforms.train.color_jitter.saturation").as<double>();
   c.transforms.hue = at("transforms.train.color_jitter.hue").as<double>();
-  c.transforms.eval_resize = at("transforms.eval.resize").as<int>();
+  c.transforms.eval_resize = optional_value<int>(at("transforms.eval.resize"));
   c.transforms.mean = number_array<3>(at("transforms.normalize.mean"));
   c.transforms.std = number_array<3>(at("transforms.normalize.std"));
 
@@ -264,6 +264,10 @@ std::string Config::Model::zoo_name() const {
 std::string Config::Model::architecture_key() const {
   return type == "custom" ? "model.custom_architecture" : "model.architecture";
 }
+
+int default_eval_resize(int input_size) { return static_cast<int>(std::lround(input_size * 8.0 / 7.0)); }
+
+int Config::resolved_eval_resize() const { return transforms.eval_resize.value_or(default_eval_resize(model.input_size)); }
 
 std::string Config::to_yaml() const {
   YAML::Emitter out;

@@ -60,9 +60,13 @@ struct Config {
   struct Transforms {
     std::array<double, 2> crop_scale{}, crop_ratio{};
     double horizontal_flip = 0, brightness = 0, contrast = 0, saturation = 0, hue = 0;
-    int eval_resize = 0;
+    std::optional<int> eval_resize;  // unset: follows model.input_size (resolved_eval_resize)
     std::array<double, 3> mean{}, std{};
   } transforms;
+
+  // The shorter side images are resized to before the evaluation centre crop: transforms.eval.resize,
+  // or default_eval_resize(model.input_size) when it is unset.
+  int resolved_eval_resize() const;
 
   std::string source;  // the file it came from, or "defaults"
   YAML::Node tree;     // the resolved tree: defaults + file + overrides
@@ -70,6 +74,10 @@ struct Config {
   // The resolved configuration as YAML text (stored in checkpoints and run folders).
   std::string to_yaml() const;
 };
+
+// torchvision's recipes resize by 8/7 of the crop before centre-cropping (256 for 224), so the crop
+// keeps the same share of the image whatever the input size: round(input_size * 8 / 7).
+int default_eval_resize(int input_size);
 
 // A command-line override: dotted key path and its value as YAML text ("0.01", "adam", "null").
 using Override = std::pair<std::string, std::string>;

@@ -46,7 +46,7 @@ const std::vector<KeyRule>& schema() {
       {"transforms.train.color_jitter.contrast", K::number, "0.0", "contrast jitter factor", false, 0.0},
       {"transforms.train.color_jitter.saturation", K::number, "0.0", "saturation jitter factor", false, 0.0},
       {"transforms.train.color_jitter.hue", K::number, "0.0", "hue jitter", false, 0.0, 0.5},
-      {"transforms.eval.resize", K::integer, "256", "shorter side after resizing, before the centre crop to model.input_size", false, 16, 4096},
+      {"transforms.eval.resize", K::integer, "null", "shorter side after resizing, before the centre crop to model.input_size; null follows the input size: round(input_size * 8 / 7), 256 for 224", true, 16, 4096},
       {"transforms.normalize.mean", K::number_list, "[0.485, 0.456, 0.406]", "per-channel mean (RGB)", false, {}, {}, false, {}, 3},
       {"transforms.normalize.std", K::number_list, "[0.229, 0.224, 0.225]", "per-channel standard deviation (RGB)", false, 0.0, {}, true, {}, 3},
   };

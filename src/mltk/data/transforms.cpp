@@ -1,26 +1,11 @@
 #include "mltk/data/transforms.h"
 
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 namespace mltk::data {
 namespace {
-
-// The eval transform's resize. PIL's bilinear resize (what torchvision uses on PIL images) is
-// antialiased; OpenCV's INTER_LINEAR samples only 2x2 neighbours and aliases when shrinking, so
-// shrinking uses INTER_AREA (box filter over the covered area), the closest OpenCV offers.
-// Enlarging uses INTER_LINEAR, which matches PIL up to rounding. (The train crop is resized by
-// resize_bilinear_antialiased, PIL's own algorithm, which INTER_AREA is also much slower than at
-// non-integer ratios.)
-cv::Mat resize_to(const cv::Mat& rgb, int width, int height) {
-  cv::Mat out;
-  const bool shrinking = width <= rgb.cols && height <= rgb.rows;
-  cv::resize(rgb, out, cv::Size(width, height), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
-  return out;
-}
 
 // PIL's fixed-point weights carry 32 - 8 - 2 fractional bits (PRECISION_BITS in Resample.c).
 constexpr int kWeightBits = 22;
@@ -181,7 +166,7 @@ cv::Mat resize_shorter_side(const cv::Mat& rgb, int size) {
   const bool portrait = rgb.cols <= rgb.rows;
   const int short_side = portrait ? rgb.cols : rgb.rows, long_side = portrait ? rgb.rows : rgb.cols;
   const int new_long = static_cast<int>(static_cast<int64_t>(size) * long_side / short_side);
-  return portrait ? resize_to(rgb, size, new_long) : resize_to(rgb, new_long, size);
+  return portrait ? resize_bilinear_antialiased(rgb, size, new_long) : resize_bilinear_antialiased(rgb, new_long, size);
 }
 
 cv::Mat center_crop(const cv::Mat& rgb, int size) {

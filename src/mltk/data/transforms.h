@@ -33,7 +33,8 @@ class ImageTransform {
 // PIL's bilinear resize, which torchvision uses on PIL images: a triangle filter widened to cover
 // every source pixel when shrinking (antialiased), weights and rounding as PIL computes them.
 cv::Mat resize_bilinear_antialiased(const cv::Mat& rgb, int width, int height);
-// torchvision Resize(size): the shorter side becomes `size`, the longer keeps the aspect ratio.
+// torchvision Resize(size) on a PIL image: the shorter side becomes `size`, the longer keeps the
+// aspect ratio, resampled by resize_bilinear_antialiased.
 cv::Mat resize_shorter_side(const cv::Mat& rgb, int size);
 // torchvision CenterCrop(size) (the image must be at least size x size).
 cv::Mat center_crop(const cv::Mat& rgb, int size);
@@ -101,13 +102,14 @@ struct EvalTransformOptions {
   std::array<double, 3> mean{}, std{};
 };
 
-// Resize(resize) + CenterCrop(size) + ToTensor + Normalize.
+// Resize(resize) + CenterCrop(size) + ToTensor + Normalize, pixel for pixel as torchvision computes
+// them on PIL images. Images are decoded at full size: libjpeg's reduced-scale decoding would blur
+// differently from PIL's resize of the full image.
 class EvalTransform : public ImageTransform {
  public:
   explicit EvalTransform(const EvalTransformOptions& options);
   torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
   int output_size() const override { return options_.size; }
-  int min_input_short_side() const override { return options_.resize; }
 
  private:
   EvalTransformOptions options_;

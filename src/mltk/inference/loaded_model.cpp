@@ -3,6 +3,11 @@
 #include "mltk/pipeline/model_builder.h"
 
 namespace mltk::inference {
+namespace {
+
+constexpr int kUnrecordedEvalResize = 256;
+
+}  // namespace
 
 config::Config checkpoint_config(const checkpoint::Checkpoint& checkpoint, const std::string& path) {
   auto config = checkpoint.config.empty() ? config::default_config()
@@ -11,6 +16,11 @@ config::Config checkpoint_config(const checkpoint::Checkpoint& checkpoint, const
   config.model.input_size = static_cast<int>(checkpoint.model.input_size);
   config.transforms.mean = checkpoint.normalization.mean;
   config.transforms.std = checkpoint.normalization.std;
+  // The resize the checkpoint was evaluated with; checkpoints from before it was recorded were
+  // evaluated with their configuration's value, which then defaulted to 256 whatever the input size.
+  config.transforms.eval_resize = checkpoint.model.eval_resize
+                                      ? static_cast<int>(*checkpoint.model.eval_resize)
+                                      : config.transforms.eval_resize.value_or(kUnrecordedEvalResize);
   return config;
 }
 

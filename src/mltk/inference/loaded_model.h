@@ -12,8 +12,9 @@ namespace mltk::inference {
 struct LoadedModel {
   checkpoint::Checkpoint checkpoint;
   models::Classifier model;  // in eval mode
-  // The checkpoint's config text (defaults for checkpoints without one), with model.input_size and
-  // the normalisation taken from the checkpoint's own entries, which are authoritative.
+  // The checkpoint's config text (defaults for checkpoints without one), with model.input_size, the
+  // normalisation and transforms.eval.resize taken from the checkpoint's own entries, which are
+  // authoritative (checkpoints without a recorded resize get their configuration's, else 256).
   config::Config config;
 };
 

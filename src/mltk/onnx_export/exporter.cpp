@@ -1,6 +1,7 @@
 #include "mltk/onnx_export/exporter.h"
 
 #include "mltk/onnx_export/convert_graph.h"
+#include "mltk/onnx_export/embedded_preprocessing.h"
 #include "mltk/onnx_export/graph_passes.h"
 #include "mltk/onnx_export/model_writer.h"
 
@@ -102,6 +103,10 @@ ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward,
     remove_dead_nodes(graph);
     return folded_count;
   });
+  if (options.embedded_preprocessing) {
+    timed(phases, "embed preprocessing",
+          [&] { embed_preprocessing(graph, *options.embedded_preprocessing, initializer_data); });
+  }
 
   auto model = timed(phases, "build model",
                      [&] { return build_model(std::move(graph), options.opset, options.metadata); });

@@ -1,12 +1,14 @@
 #pragma once
 // Public entry point: export any torch::nn::Module with a Tensor -> Tensor forward to an ONNX file
 // by tracing one forward pass and converting the recorded aten graph.
+#include "mltk/checkpoint/checkpoint.h"
 #include "mltk/models/classifier.h"
 #include "mltk/onnx_export/trace.h"
 
 #include <torch/nn/module.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,9 @@ struct ExportOptions {
   // depends on the batch size (checked by tracing a second time at another batch size).
   bool dynamic_batch = false;
   std::vector<int64_t> input_shape{3, 224, 224};  // C, H, W
+  // When set, the graph takes uint8 [N, H, W, 3] pixels and normalises them itself, and outputs
+  // logits and probabilities (embedded_preprocessing.h).
+  std::optional<checkpoint::Normalization> embedded_preprocessing;
   // Stored as the model's metadata_props (class names, input size, mean/std, architecture, ...).
   std::map<std::string, std::string> metadata;
 };

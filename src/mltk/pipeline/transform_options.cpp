@@ -16,7 +16,7 @@ data::TrainTransformOptions train_transform_options(const config::Config& config
 }
 
 data::EvalTransformOptions eval_transform_options(const config::Config& config) {
-  return {config.transforms.eval_resize, config.model.input_size, config.transforms.mean, config.transforms.std};
+  return {config.resolved_eval_resize(), config.model.input_size, config.transforms.mean, config.transforms.std};
 }
 
 }  // namespace mltk::pipeline

@@ -1,11 +1,11 @@
 #include "mltk/runtime/onnxruntime_node.h"
 
+#include "mltk/common/tools_folder.h"
 #include "mltk/runtime/ort_frames.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
 #include <stdexcept>
 #include <system_error>
 
@@ -24,11 +24,12 @@ constexpr int kExitOrtMissing = 3;
 constexpr auto kExitGrace = std::chrono::seconds(2);
 
 fs::path locate_tools_dir() {
-  if (const char* dir = std::getenv("MLTK_ORT_DIR"); dir != nullptr && *dir != '\0') return dir;
 #ifdef MLTK_ORT_TOOLS_DIR
-  if (fs::exists(fs::path(MLTK_ORT_TOOLS_DIR) / kScript)) return MLTK_ORT_TOOLS_DIR;
+  const std::string source_tree = MLTK_ORT_TOOLS_DIR;
+#else
+  const std::string source_tree;
 #endif
-  return fs::read_symlink("/proc/self/exe").parent_path() / "tools" / "ort";
+  return locate_tools_folder("MLTK_ORT_DIR", source_tree, "ort", kScript);
 }
 
 std::string install_hint(const fs::path& tools_dir) {

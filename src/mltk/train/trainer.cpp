@@ -84,7 +84,7 @@ checkpoint::Checkpoint make_checkpoint(const models::ClassifierImpl& model, cons
   checkpoint::Checkpoint out;
   for (auto& [name, tensor] : checkpoint::state_dict_of(model)) out.model_state_dict.emplace_back(name, tensor.cpu());
   out.model = {config.model.type, config.model.zoo_name(), static_cast<int64_t>(class_names.size()),
-               config.model.input_size};
+               config.model.input_size, config.resolved_eval_resize()};
   out.class_names = class_names;
   out.normalization = {config.transforms.mean, config.transforms.std};
   out.epoch = epoch;

@@ -4,6 +4,7 @@
 #include "mltk/models/eval_mode.h"
 #include "mltk/runtime/onnx_model_checks.h"
 #include "mltk/runtime/runner_factory.h"
+#include "mltk/validate/pixel_inputs.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
@@ -21,6 +22,7 @@ namespace {
 struct FileInput {
   std::optional<int64_t> fixed_batch;  // absent when dimension 0 is symbolic or unknown
   std::vector<std::optional<int64_t>> sample_dims;
+  bool takes_pixels = false;  // uint8 [N, H, W, C]
 };
 
 // The first graph input that is not an initializer: the image batch.
@@ -35,14 +37,15 @@ FileInput read_file_input(const std::string& onnx_path) {
     const auto fixed = [](const onnx::TensorShapeProto_Dimension& dim) {
       return dim.has_dim_value() ? std::optional<int64_t>(dim.dim_value()) : std::nullopt;
     };
-    FileInput result{fixed(dims[0]), {}};
+    FileInput result{fixed(dims[0]), {}, input.type().tensor_type().elem_type() == onnx::TensorProto::UINT8};
     for (int i = 1; i < dims.size(); ++i) result.sample_dims.push_back(fixed(dims[i]));
     return result;
   }
   throw std::runtime_error(onnx_path + ": the graph has no input besides its initializers");
 }
 
-void require_matching_shape(const std::string& onnx_path, const FileInput& file, const std::vector<int64_t>& expected) {
+void require_matching_shape(const std::string& onnx_path, const FileInput& file, std::vector<int64_t> expected) {
+  if (file.takes_pixels) std::rotate(expected.begin(), expected.begin() + 1, expected.end());  // C, H, W -> H, W, C
   bool matches = file.sample_dims.size() == expected.size();
   for (size_t i = 0; matches && i < expected.size(); ++i)
     matches = !file.sample_dims[i] || *file.sample_dims[i] == expected[i];
@@ -78,6 +81,7 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
   validation.runtime = runner->name();
   validation.dynamic_batch = !file.fixed_batch.has_value();
   validation.input_shape = options.input_shape;
+  validation.takes_pixels = file.takes_pixels;
 
   const models::EvalModeScope eval_mode(model);
   torch::NoGradGuard no_grad;
@@ -85,16 +89,23 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
   for (const int64_t batch_size : batch_sizes_for(file, options.batch_size)) {
     std::vector<int64_t> shape{batch_size};
     shape.insert(shape.end(), options.input_shape.begin(), options.input_shape.end());
-    const torch::Tensor input = torch::randn(shape, generator, torch::kFloat32);
-    const torch::Tensor expected = model.forward(input);
-    const auto outputs = runner->run({input});
+    PairedInputs inputs;
+    if (file.takes_pixels) {
+      const std::vector<int64_t> pixel_shape{batch_size, shape[2], shape[3], shape[1]};
+      inputs = paired_inputs(torch::randint(0, 256, pixel_shape, generator, torch::kUInt8), options.normalization, true);
+    } else {
+      inputs.model = inputs.onnx = torch::randn(shape, generator, torch::kFloat32);
+    }
+    const torch::Tensor expected = model.forward(inputs.model);
+    const auto outputs = runner->run({inputs.onnx});
     if (outputs.empty()) throw std::runtime_error(onnx_path + ": the ONNX graph produced no output");
     Report report = evaluate(expected, outputs.front());
     validation.status = std::max(validation.status, report.verdict.status);
     validation.batches.push_back({batch_size, std::move(report)});
   }
   if (options.images) {
-    validation.images = validate_on_images(model, *runner, *options.images, file.fixed_batch);
+    validation.images = validate_on_images(model, *runner, *options.images, file.fixed_batch, options.normalization,
+                                           file.takes_pixels);
     validation.status = std::max(validation.status, validation.images->report.verdict.status);
   }
 
@@ -138,6 +149,7 @@ nlohmann::json to_json(const ExportValidation& validation) {
           {"seed", kValidationSeed},
           {"dynamic_batch", validation.dynamic_batch},
           {"input_shape", validation.input_shape},
+          {"preprocessing", validation.takes_pixels ? "embedded" : "external"},
           {"status", to_string(validation.status)},
           {"batches", std::move(batches)},
           {"validation_data", validation.images ? to_json(*validation.images) : nlohmann::json()}};

@@ -2,6 +2,7 @@
 // Checks that an exported ONNX file computes what the LibTorch model computes: both run on the
 // same seeded random batches, and optionally on real images, and their logits are compared with
 // the metrics and verdict of verdict.h. The full report is also written as JSON beside the ONNX file.
+#include "mltk/checkpoint/checkpoint.h"
 #include "mltk/models/classifier.h"
 #include "mltk/validate/image_validation.h"
 #include "mltk/validate/verdict.h"
@@ -28,6 +29,9 @@ struct ExportValidationOptions {
   // Batch size used when the file's batch dimension is symbolic; a fixed dimension wins.
   int64_t batch_size = 1;
   std::vector<int64_t> input_shape{3, 224, 224};  // C, H, W expected by the model
+  // How the model's inputs are normalised; used for real images, and for random pixels when the
+  // file takes uint8 [N, H, W, C] pixels (embedded preprocessing, recognised by its input type).
+  checkpoint::Normalization normalization;
   std::string runtime = "reference";              // see runtime::make_onnx_runner
   int runtime_threads = 0;
   std::optional<ValidationImages> images;         // real images to compare on as well
@@ -43,13 +47,15 @@ struct ExportValidation {
   std::string runtime;  // the runner's own name, e.g. "onnxruntime 1.30.0"
   bool dynamic_batch = false;
   std::vector<int64_t> input_shape;
+  bool takes_pixels = false;  // the file's input is uint8 pixels (embedded preprocessing)
   std::vector<BatchValidation> batches;
   std::optional<ImageValidation> images;  // present when real images were given
   Status status = Status::Pass;           // the worst status over `batches` and `images`
   std::string report_path;       // where the JSON report was written
 };
 
-// Runs `model` (in eval mode, without gradients) and the ONNX file on the same inputs at the
+// Runs `model` (in eval mode, without gradients) and the ONNX file on the same inputs (standard
+// normal tensors, or for a file taking pixels, uniform random pixels normalised for the model) at the
 // file's batch size, plus kDynamicCheckBatchSize when the batch dimension is symbolic, and on
 // `options.images` when given, then writes the JSON report to validation_report_path(onnx_path). Throws std::runtime_error naming
 // the file when it cannot be loaded or its input shape does not match `options.input_shape`.
@@ -63,7 +69,8 @@ std::string validation_report_path(const std::string& onnx_path);
 // diff and MSE, smallest cosine); absent when nothing could be compared.
 std::optional<Metrics> worst_metrics(const ExportValidation& validation);
 
-// {"onnx_path", "runtime", "seed", "dynamic_batch", "input_shape", "status",
+// {"onnx_path", "runtime", "seed", "dynamic_batch", "input_shape", "preprocessing" ("embedded" or
+//  "external"), "status",
 //  "batches": [{"batch_size", ...verdict.h's to_json(Report)}],
 //  "validation_data": image_validation.h's to_json(ImageValidation) or null}
 nlohmann::json to_json(const ExportValidation& validation);

@@ -1,5 +1,7 @@
 #include "mltk/validate/image_validation.h"
 
+#include "mltk/validate/pixel_inputs.h"
+
 #include <torch/torch.h>
 
 #include <stdexcept>
@@ -24,7 +26,8 @@ int64_t count_equal(const torch::Tensor& a, const torch::Tensor& b) { return a.e
 }  // namespace
 
 ImageValidation validate_on_images(models::ClassifierImpl& model, runtime::OnnxRunner& runner,
-                                   const ValidationImages& images, std::optional<int64_t> fixed_batch) {
+                                   const ValidationImages& images, std::optional<int64_t> fixed_batch,
+                                   const checkpoint::Normalization& normalization, bool onnx_takes_pixels) {
   torch::NoGradGuard no_grad;
   ImageValidation out;
   out.source = images.source;
@@ -32,9 +35,10 @@ ImageValidation validate_on_images(models::ClassifierImpl& model, runtime::OnnxR
   auto& loader = *images.loader;
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
-    const auto expected = model.forward(batch->images);
-    const auto actual = fixed_batch ? run_in_fixed_groups(runner, batch->images, *fixed_batch)
-                                    : runner.run({batch->images.contiguous()}).at(0);
+    const auto inputs = paired_inputs(pixels_of_batch(batch->images), normalization, onnx_takes_pixels);
+    const auto expected = model.forward(inputs.model);
+    const auto actual = fixed_batch ? run_in_fixed_groups(runner, inputs.onnx, *fixed_batch)
+                                    : runner.run({inputs.onnx}).at(0);
     if (actual.sizes() != expected.sizes())
       throw std::runtime_error("the ONNX graph returned logits of shape " + c10::str(actual.sizes()) +
                                " for images where the model returns " + c10::str(expected.sizes()));

@@ -1,0 +1,13 @@
+#pragma once
+// Where the tools' non-C++ parts (tools/ort, tools/deploy, tools/browser) are found at run time.
+#include <filesystem>
+#include <string>
+
+namespace mltk {
+
+// $env_var when it is set; else `source_tree_folder` (the source tree's copy, baked in at build time)
+// when it still holds `marker`; else tools/<name> beside the running executable, for installed trees.
+std::filesystem::path locate_tools_folder(const char* env_var, const std::string& source_tree_folder,
+                                          const std::string& name, const std::string& marker);
+
+}  // namespace mltk
