@@ -6,6 +6,7 @@
 #include "mltk/inference/image_predictions.h"
 #include "mltk/inference/loaded_model.h"
 #include "mltk/pipeline/dataset.h"
+#include "mltk/report/evaluation_page.h"
 #include "mltk/runtime/onnx_model_checks.h"
 #include "mltk/runtime/reference_evaluator.h"
 
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--images", flags.images, "Image files or folders to classify instead of evaluating a split");
   app.add_option("--data_dir", flags.data_dir, "Overrides the checkpoint's data.data_dir");
   app.add_option("--split_file", flags.split_file, "Index file to evaluate (default: <data_dir>/<dataset>/splits/test.txt)");
-  app.add_option("--output", flags.output, "Report JSON path (default: beside the checkpoint, <name>.test_report.json)");
+  app.add_option("--output", flags.output, "Report JSON path (default: beside the checkpoint, <name>.test_report.json); the HTML page goes beside it with the extension .html");
   app.add_option("--batch_size", flags.batch_size, "Images per batch")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--num_workers", flags.num_workers, "Image decoding threads (default: data.num_workers)");
   cli::add_common_options(app, common);
@@ -103,8 +104,10 @@ int main(int argc, char** argv) {
     json["runtime"] = flags.onnx_path.empty() ? "libtorch" : "onnx reference evaluator (" + flags.onnx_path + ")";
     const std::string output = flags.output.empty() ? default_report_path(flags, checkpoint_path) : flags.output;
     write_file_atomically(output, json.dump(2) + "\n");
-    log::success("✓ Accuracy {:.4f} on {} images; report written to {}", evaluation.report.accuracy,
-                 evaluation.report.num_samples, output);
+    const std::string page = report::evaluation_page_path(output);
+    report::write_page(page, report::evaluation_page(evaluation, flags.onnx_path.empty() ? checkpoint_path : flags.onnx_path));
+    log::success("✓ Accuracy {:.4f} on {} images; report written to {} and {}", evaluation.report.accuracy,
+                 evaluation.report.num_samples, output, page);
     return 0;
   });
 }

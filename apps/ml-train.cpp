@@ -6,6 +6,7 @@
 #include "mltk/models/zoo.h"
 #include "mltk/pipeline/dataset.h"
 #include "mltk/pipeline/model_builder.h"
+#include "mltk/report/run_page.h"
 #include "mltk/train/interrupt.h"
 #include "mltk/train/trainer.h"
 
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
     options.existing_run = flags.resume      ? train::ExistingRun::resume
                            : flags.overwrite ? train::ExistingRun::overwrite
                                              : train::ExistingRun::refuse;
+    options.on_progress = report::write_run_page;
     const auto result = train::train(config, options);
     if (result.outcome == train::TrainOutcome::interrupted) {
       const int signal = train::interrupt_signal();

@@ -45,4 +45,12 @@ bool onnxruntime_installed() {
   return std::filesystem::exists(std::filesystem::path(onnxruntime_tools_dir()) / "node_modules" / "onnxruntime-node");
 }
 
+std::string browser_tools_dir() { return std::string(MLTK_SOURCE_DIR) + "/tools/browser"; }
+
+bool browser_installed() {
+  const char* chromium = std::getenv("MLTK_CHROMIUM");
+  return std::filesystem::exists(std::filesystem::path(browser_tools_dir()) / "node_modules" / "puppeteer-core") &&
+         std::filesystem::exists(chromium != nullptr ? chromium : "/usr/bin/chromium");
+}
+
 }  // namespace mltk::testkit

@@ -27,6 +27,11 @@ std::string onnxruntime_tools_dir();
 // True when onnxruntime-node is installed there (`npm ci` has been run).
 bool onnxruntime_installed();
 
+// The source tree's tools/browser (puppeteer-core, uPlot and the page inspection scripts).
+std::string browser_tools_dir();
+// True when puppeteer-core is installed there and Debian's chromium (or $MLTK_CHROMIUM) exists.
+bool browser_installed();
+
 // The message of the `Exception` that `action` throws; records a test failure when it throws none.
 template <typename Exception = std::runtime_error>
 std::string message_of_throw(const std::function<void()>& action) {
@@ -61,4 +66,14 @@ std::string message_of_throw(const std::function<void()>& action) {
       if (::mltk::testkit::running_in_ci()) FAIL() << mltk_ort_hint;                                \
       GTEST_SKIP() << mltk_ort_hint;                                                                \
     }                                                                                               \
+  } while (0)
+
+// Skips the current test when puppeteer-core or chromium is missing, except in CI, where it fails.
+#define MLTK_REQUIRE_BROWSER()                                                                             \
+  do {                                                                                                     \
+    if (!::mltk::testkit::browser_installed()) {                                                           \
+      const char* mltk_browser_hint = "puppeteer-core or chromium missing; run scripts/setup.sh";          \
+      if (::mltk::testkit::running_in_ci()) FAIL() << mltk_browser_hint;                                   \
+      GTEST_SKIP() << mltk_browser_hint;                                                                   \
+    }                                                                                                      \
   } while (0)

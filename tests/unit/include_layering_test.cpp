@@ -31,7 +31,8 @@ const std::map<std::string, int>& layer_of_folder() {
       {"pipeline", 2}, {"runtime", 2},
       {"onnx_export", 3}, {"validate", 3},
       {"train", 4}, {"inference", 4},
-      {"cli", 5},
+      {"report", 5},
+      {"cli", 6},
   };
   return layers;
 }

@@ -14,10 +14,11 @@ SplitEvaluation evaluate_split(const pipeline::ForwardFn& forward, const config:
   data::LoaderOptions options;
   options.batch_size = batch_size;
   options.num_workers = config.data.num_workers;
-  data::DataLoader loader(pipeline::load_split(layout, split_file, class_names),
-                          std::make_shared<const data::EvalTransform>(pipeline::eval_transform_options(config)), options);
   SplitEvaluation out;
   out.split_file = split_file;
+  out.samples = pipeline::load_split(layout, split_file, class_names);
+  data::DataLoader loader(out.samples, std::make_shared<const data::EvalTransform>(pipeline::eval_transform_options(config)),
+                          options);
   out.predictions = pipeline::predict(forward, loader);
   out.report = make_report(out.predictions.labels, out.predictions.predicted, class_names);
   return out;

@@ -12,6 +12,7 @@ namespace mltk::inference {
 
 struct SplitEvaluation {
   std::string split_file;
+  std::vector<data::Sample> samples;  // what predictions.sample_indices point into
   pipeline::Predictions predictions;
   ClassificationReport report;
 };

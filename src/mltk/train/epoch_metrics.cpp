@@ -10,32 +10,16 @@
 
 namespace mltk::train {
 
-namespace {
-
-// One table drives both formats so that the CSV columns and JSON keys cannot drift apart.
-struct Column {
-  const char* name;
-  double EpochMetrics::*field;
-};
-constexpr Column kColumns[] = {
-    {"train_loss", &EpochMetrics::train_loss},   {"train_accuracy", &EpochMetrics::train_accuracy},
-    {"val_loss", &EpochMetrics::val_loss},       {"val_accuracy", &EpochMetrics::val_accuracy},
-    {"lr", &EpochMetrics::lr},                   {"epoch_seconds", &EpochMetrics::epoch_seconds},
-    {"images_per_second", &EpochMetrics::images_per_second},
-};
-
-}  // namespace
-
 void write_metrics(const std::vector<EpochMetrics>& history, const std::string& csv_path, const std::string& json_path) {
   std::string csv = "epoch";
-  for (const auto& column : kColumns) csv += std::string(",") + column.name;
+  for (const auto& column : kMetricColumns) csv += std::string(",") + column.name;
   csv += "\n";
   auto json = nlohmann::json::array();
   for (const auto& row : history) {
     csv += std::to_string(row.epoch);
     nlohmann::json entry = {{"epoch", row.epoch}};
-    for (const auto& column : kColumns) {
-      csv += fmt::format(",{:.8g}", row.*column.field);
+    for (const auto& column : kMetricColumns) {
+      csv += "," + format_metric(row.*column.field);
       entry[column.name] = row.*column.field;
     }
     csv += "\n";
@@ -48,13 +32,22 @@ void write_metrics(const std::vector<EpochMetrics>& history, const std::string& 
 std::vector<EpochMetrics> read_metrics_json(const std::string& json_path) {
   std::vector<EpochMetrics> history;
   if (!std::filesystem::exists(json_path)) return history;
-  for (const auto& entry : nlohmann::json::parse(read_file(json_path))) {
-    EpochMetrics row;
-    row.epoch = entry.at("epoch").get<int>();
-    for (const auto& column : kColumns) row.*column.field = entry.at(column.name).get<double>();
-    history.push_back(row);
+  try {
+    const auto entries = nlohmann::json::parse(read_file(json_path));
+    if (!entries.is_array()) throw std::runtime_error("it is not an array of epochs");
+    for (const auto& entry : entries) {
+      EpochMetrics row;
+      row.epoch = entry.at("epoch").get<int>();
+      for (const auto& column : kMetricColumns) row.*column.field = entry.at(column.name).get<double>();
+      history.push_back(row);
+    }
+  } catch (const std::exception& error) {
+    throw std::runtime_error(json_path + " is damaged (" + error.what() +
+                             "); rewrite it from metrics.csv, which holds the same numbers, or start the run again with --overwrite");
   }
   return history;
 }
+
+std::string format_metric(double value) { return fmt::format("{:.8g}", value); }
 
 }  // namespace mltk::train

@@ -11,10 +11,28 @@ struct EpochMetrics {
   double lr = 0, epoch_seconds = 0, images_per_second = 0;
 };
 
+// The columns after "epoch", in metrics.csv's order; one table drives both files and every reader
+// so that the CSV columns and JSON keys cannot drift apart.
+struct MetricColumn {
+  const char* name;
+  double EpochMetrics::*field;
+};
+inline constexpr MetricColumn kMetricColumns[] = {
+    {"train_loss", &EpochMetrics::train_loss},   {"train_accuracy", &EpochMetrics::train_accuracy},
+    {"val_loss", &EpochMetrics::val_loss},       {"val_accuracy", &EpochMetrics::val_accuracy},
+    {"lr", &EpochMetrics::lr},                   {"epoch_seconds", &EpochMetrics::epoch_seconds},
+    {"images_per_second", &EpochMetrics::images_per_second},
+};
+
 // Both files are replaced atomically, so an interrupted run never leaves them half written.
 void write_metrics(const std::vector<EpochMetrics>& history, const std::string& csv_path, const std::string& json_path);
 
-// Reads metrics.json back (to extend it on --resume); an absent file gives an empty history.
+// Reads metrics.json back (to extend it on --resume); an absent file gives an empty history. Throws
+// naming the file when it is not the array of epoch objects write_metrics writes.
 std::vector<EpochMetrics> read_metrics_json(const std::string& json_path);
+
+// A value as metrics.csv writes it (8 significant digits), so that what is shown elsewhere (the run
+// page's charts) is exactly what the CSV holds.
+std::string format_metric(double value);
 
 }  // namespace mltk::train

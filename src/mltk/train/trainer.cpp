@@ -4,6 +4,7 @@
 #include "mltk/common/atomic_file.h"
 #include "mltk/common/logging.h"
 #include "mltk/data/data_loader.h"
+#include "mltk/models/zoo.h"
 #include "mltk/pipeline/dataset.h"
 #include "mltk/pipeline/loss.h"
 #include "mltk/pipeline/model_builder.h"
@@ -21,6 +22,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -121,6 +123,13 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
   TrainResult result;
   result.folder = prepare_run_folder(run_folder_path(config, options.runs_dir), options.existing_run);
   const RunFolder& folder = result.folder;
+  RunStatus status;
+  status.folder = folder;
+  status.config = config;
+  status.class_names = class_names;
+  const auto report_progress = [&] {
+    if (options.on_progress) options.on_progress(status);
+  };
   log::add_file(folder.log_file());
   write_file_atomically(folder.config_file(), config.to_yaml());
   log::info("Run folder: {}", folder.root);
@@ -139,13 +148,15 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
   std::vector<torch::Tensor> parameters;
   for (const auto& p : model.parameters())
     if (p.requires_grad()) parameters.push_back(p);
+  status.model = {built.architecture, built.weights_source, device.str(), models::count_parameters(model), 0};
+  for (const auto& p : parameters) status.model.trainable_parameters += p.numel();
 
   const std::string& monitor = config.training.early_stopping_monitor;
   auto optimizer = make_optimizer(config.optimizer, parameters);
   auto scheduler = make_scheduler(config, is_maximized(monitor));
   MetricTracker best_accuracy(true), early_stopping(is_maximized(monitor));
   const TrainingState state{*optimizer, *scheduler, best_accuracy, early_stopping};
-  std::vector<EpochMetrics> history;
+  auto& history = status.history;
   int start_epoch = 0;
   if (options.existing_run == ExistingRun::resume) {
     checkpoint::Checkpoint last;
@@ -153,6 +164,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
       last = checkpoint::load_checkpoint(folder.last_checkpoint());
       checkpoint::load_state_dict(model, last.model_state_dict, folder.last_checkpoint());
       restore_training_state(last, state, folder.last_checkpoint());
+      status.resumed_after = restore_resumes(last, folder.last_checkpoint());
     } catch (const std::exception& error) {
       throw std::runtime_error(std::string("--resume cannot continue from ") + error.what() +
                                "; the run cannot be resumed from this file: start it again with --overwrite");
@@ -160,6 +172,11 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     start_epoch = static_cast<int>(last.epoch);
     history = read_metrics_json(folder.metrics_json());
     history.resize(std::min<size_t>(history.size(), start_epoch));
+    // Resumes recorded after this checkpoint was written belong to a history that is discarded.
+    auto& resumes = status.resumed_after;
+    resumes.erase(std::remove_if(resumes.begin(), resumes.end(), [&](int64_t epoch) { return epoch >= start_epoch; }),
+                  resumes.end());
+    status.resumed_after.push_back(start_epoch);
     log::info("Resuming after epoch {} from {}", start_epoch, folder.last_checkpoint());
   }
   set_learning_rate(*optimizer, scheduler->lr());
@@ -192,6 +209,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
       // the interrupted epoch from these weights.
       auto last = make_checkpoint(model, config, class_names, epoch - 1);
       store_training_state(last, state, config.training.seed);
+      store_resumes(last, status.resumed_after);
       last.extras["interrupted_during_epoch"] = static_cast<int64_t>(epoch);
       checkpoint::save_checkpoint(last, folder.last_checkpoint());
       log::warning("Interrupted during epoch {}; saved {} (continue with --resume)", epoch, folder.last_checkpoint());
@@ -217,6 +235,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
 
     auto last = make_checkpoint(model, config, class_names, epoch);
     store_training_state(last, state, config.training.seed);
+    store_resumes(last, status.resumed_after);
     checkpoint::save_checkpoint(last, folder.last_checkpoint());
     if (improved) {
       auto best = make_checkpoint(model, config, class_names, epoch);
@@ -228,6 +247,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
               epoch, num_epochs, row.train_loss, row.train_accuracy, row.val_loss, row.val_accuracy,
               improved ? " (best)" : "", lr, row.epoch_seconds, row.images_per_second);
     result.epochs_done = epoch;
+    report_progress();
     const int patience = config.training.early_stopping_patience;
     if (patience > 0 && early_stopping.epochs_without_improvement() >= patience) {
       log::info("Early stopping: {} has not improved for {} epochs", monitor, patience);
@@ -238,7 +258,12 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
   result.best_val_accuracy = best_accuracy.best();
   if (const auto skipped = train_loader.skipped_files().size())
     log::warning("{} undecodable training images were left out (named in the warnings above)", skipped);
-  if (result.outcome == TrainOutcome::interrupted) return result;
+  status.outcome = result.outcome;
+  status.finished = true;
+  if (result.outcome == TrainOutcome::interrupted) {
+    report_progress();
+    return result;
+  }
 
   if (test_samples.empty() || !std::filesystem::exists(folder.best_checkpoint())) {
     log::info("No test images; skipping the test evaluation");
@@ -246,11 +271,15 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     const auto best = checkpoint::load_checkpoint(folder.best_checkpoint());
     checkpoint::load_state_dict(model, best.model_state_dict, folder.best_checkpoint());
     model.eval();
+    TestEvaluation test{folder.best_checkpoint(), best.epoch, test_samples, {}};
     data::DataLoader test_loader(std::move(test_samples), eval_transform, loader_options(config, false));
-    result.test_accuracy = pipeline::predict(forward, test_loader).accuracy();
+    test.predictions = pipeline::predict(forward, test_loader);
+    result.test_accuracy = test.predictions.accuracy();
     log::info("Test accuracy of best.pt (epoch {}): {:.4f} on {} images", best.epoch, *result.test_accuracy,
               test_loader.num_samples());
+    status.test = std::move(test);
   }
+  report_progress();
   log::success("✓ Training finished: best val accuracy {:.4f}; weights in {}", result.best_val_accuracy,
                folder.weights_dir());
   return result;

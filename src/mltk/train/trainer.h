@@ -1,7 +1,9 @@
 #pragma once
 // ml-train's training run: model, data, optimisation loop, checkpoints and run-folder files.
 #include "mltk/config/config.h"
-#include "mltk/train/run_folder.h"
+#include "mltk/train/run_status.h"
+
+#include <functional>
 
 #include <optional>
 #include <string>
@@ -11,9 +13,10 @@ namespace mltk::train {
 struct TrainOptions {
   std::string runs_dir = "runs";
   ExistingRun existing_run = ExistingRun::refuse;
+  // Called after every epoch's checkpoints and metrics are written, and once more when the run
+  // ends (RunStatus::finished, with the test evaluation when there was one).
+  std::function<void(const RunStatus&)> on_progress;
 };
-
-enum class TrainOutcome { completed, early_stopped, interrupted };
 
 struct TrainResult {
   RunFolder folder;

@@ -37,4 +37,23 @@ void restore_training_state(const checkpoint::Checkpoint& checkpoint, TrainingSt
   state.early_stopping.load_state(entry("early_stopping"));
 }
 
+void store_resumes(checkpoint::Checkpoint& checkpoint, const std::vector<int64_t>& resumed_after) {
+  checkpoint.extras["resumed_after_epochs"] = c10::List<int64_t>(resumed_after);
+}
+
+std::vector<int64_t> restore_resumes(const checkpoint::Checkpoint& checkpoint, const std::string& source) {
+  const auto found = checkpoint.extras.find("resumed_after_epochs");
+  if (found == checkpoint.extras.end()) return {};
+  std::vector<int64_t> out;
+  const auto bad = [&] {
+    return std::runtime_error(source + ": 'resumed_after_epochs' is not a list of integers; the file is damaged");
+  };
+  if (!found->second.isList()) throw bad();
+  for (const auto& item : found->second.toListRef()) {
+    if (!item.isInt()) throw bad();
+    out.push_back(item.toInt());
+  }
+  return out;
+}
+
 }  // namespace mltk::train

@@ -23,4 +23,10 @@ void store_training_state(checkpoint::Checkpoint& checkpoint, TrainingState stat
 // Restores what store_training_state wrote; throws naming `source` when an entry is missing.
 void restore_training_state(const checkpoint::Checkpoint& checkpoint, TrainingState state, const std::string& source);
 
+// The epochs after which the run was resumed, kept in last.pt so that its history can show them.
+void store_resumes(checkpoint::Checkpoint& checkpoint, const std::vector<int64_t>& resumed_after);
+// What store_resumes wrote; empty for checkpoints written before it existed. Throws naming
+// `source` when the entry is not a list of integers.
+std::vector<int64_t> restore_resumes(const checkpoint::Checkpoint& checkpoint, const std::string& source);
+
 }  // namespace mltk::train
