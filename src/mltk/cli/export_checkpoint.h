@@ -1,6 +1,7 @@
 #pragma once
 // One checkpoint through ml-export: load it, rebuild its model, export it to ONNX and/or validate
 // the ONNX file against it, logging each step.
+#include "mltk/benchmark/export_benchmark.h"
 #include "mltk/validate/verdict.h"
 
 #include <cstdint>
@@ -23,6 +24,8 @@ struct ExportSettings {
   std::string runtime = "reference";
   int runtime_threads = 0;
   std::string validation_data;  // images, a folder or a split index; empty: random inputs only
+  bool benchmark = false;       // time the file and the checkpoint's model after export and validation
+  int benchmark_runs = benchmark::kDefaultRuns;  // timed runs per runtime and batch size
 };
 
 struct CheckpointJob {
@@ -41,7 +44,8 @@ std::string default_onnx_path(const std::string& checkpoint_path);
 // num_classes, architecture, model_type, producer ("mltk <version>") and opset.
 std::map<std::string, std::string> onnx_metadata(const checkpoint::Checkpoint& checkpoint, int opset);
 
-// Runs the job. Returns the validation status, or nothing when validation is off. Throws
+// Runs the job: export unless validate_only, validate unless turned off, then benchmark when asked
+// (not after a FAIL). Returns the validation status, or nothing when validation is off. Throws
 // std::runtime_error naming the file at fault (checkpoint, output folder, ONNX file) and,
 // for a failed export, carrying the exporter's message.
 std::optional<validate::Status> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings);
