@@ -29,7 +29,7 @@ const std::map<std::string, int>& layer_of_folder() {
       {"common", 0},
       {"models", 1}, {"data", 1}, {"checkpoint", 1}, {"config", 1},
       {"pipeline", 2}, {"runtime", 2},
-      {"onnx_export", 3}, {"validate", 3},
+      {"onnx_export", 3}, {"validate", 3}, {"benchmark", 3},
       {"train", 4}, {"inference", 4},
       {"report", 5},
       {"cli", 6},

@@ -12,6 +12,7 @@
 #include "mltk/validate/verdict.h"
 
 #include "support/data_fixtures.h"
+#include "support/export_fixtures.h"
 #include "support/onnx_edit.h"
 #include "support/test_support.h"
 
@@ -28,33 +29,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int64_t kInputSize = 32;
-const std::string kBinary = MLTK_BINARY_DIR "/bin/ml-export";
-
-std::string save_model_checkpoint(const TempDir& dir, const std::string& name, const std::string& architecture) {
-  torch::manual_seed(11);
-  const auto model = models::create_model({architecture, 3, kInputSize, std::nullopt});
-  checkpoint::Checkpoint checkpoint;
-  checkpoint.model_state_dict = checkpoint::state_dict_of(*model);
-  checkpoint.model = {"custom", architecture, 3, kInputSize};
-  checkpoint.class_names = {"ants", "bees", "wasps"};
-  checkpoint.epoch = 4;
-  const std::string path = dir.file(name);
-  checkpoint::save_checkpoint(checkpoint, path);
-  return path;
-}
-
-struct CliRun {
-  int exit_code = 0;
-  std::string log;  // stdout followed by stderr, where the log lines go
-};
-
-CliRun ml_export(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{kBinary};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto result = run_process(argv);
-  return {result.exit_code, result.out + result.err};
-}
+using testkit::CliRun;
+using testkit::ml_export;
+using testkit::save_model_checkpoint;
+constexpr int64_t kInputSize = testkit::kExportInputSize;
 
 // True when a line reads `YYYY-MM-DD HH:MM:SS | LEVEL    | <message...>` with a message starting
 // with `message_start`.

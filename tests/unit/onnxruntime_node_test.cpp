@@ -11,6 +11,7 @@
 #include <onnx/onnx_pb.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -322,6 +323,32 @@ TEST_F(OnnxRuntimeNodeLive, ManyBatchesRunInOneNodeProcess) {
   }
   // The runner's destructor ended and reaped it: not even a zombie is left.
   EXPECT_TRUE(children_of_this_process().empty());
+}
+
+// The timing request: one latency per timed run, measured during the call, and the stream stays in
+// step afterwards (a rejected timing leaves the runner usable, like a rejected run).
+TEST_F(OnnxRuntimeNodeLive, TimedRunsGiveOneLatencyPerRunAndKeepTheStreamInStep) {
+  TempDir dir("mltk-ort-timed");
+  const fs::path model = write_doubling_model(dir.path());
+  OnnxRuntimeNode runtime(model, 1);
+  const torch::Tensor x = torch::rand({2, 3});
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<double> times = runtime.time_runs({x}, 7, 2);
+  const double call_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(times.size(), 7u);
+  double total_ms = 0;
+  for (const double ms : times) {
+    EXPECT_GT(ms, 0.0);
+    total_ms += ms;
+  }
+  EXPECT_LT(total_ms, call_ms);
+
+  const std::string message = mltk::testkit::message_of_throw([&] { runtime.time_runs({torch::rand({4, 3})}, 3, 1); });
+  EXPECT_NE(message.find("invalid dimensions"), std::string::npos) << message;
+  EXPECT_TRUE(torch::equal(runtime.run({x}).front(), x + x));
+  EXPECT_EQ(runtime.time_runs({x}, 2, 0).size(), 2u);
+  EXPECT_EQ(children_of_this_process().size(), 1u);
+  EXPECT_THROW(runtime.time_runs({x}, 0, 0), std::invalid_argument);
 }
 
 TEST_F(OnnxRuntimeNodeLive, ProcessKilledDuringRunIsReported) {

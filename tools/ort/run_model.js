@@ -25,6 +25,9 @@
 //             graph's output order; or {"op": "error", "message"} when ONNX Runtime rejects the run
 //             (the session stays usable). A request that cannot be parsed is answered with an
 //             error frame and ends the process, since the rest of the stream cannot be framed.
+//   timing request: {"op": "time", "runs": N, "warmup": W, "inputs": [...]} + the inputs: W untimed
+//             runs, then N runs each timed around session.run alone, so that the figures leave the
+//             pipe out; reply {"op": "timings", "times_ms": [N numbers]} (no payload) or an error.
 //
 // REQUEST.json (file mode, used by the benchmark scripts):
 //   {"model": "m.onnx",
@@ -191,7 +194,8 @@ function median(sorted) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-async function benchmark(session, feeds, runs, warmup) {
+// `warmup` untimed runs, then `runs` runs each timed around session.run alone, in run order.
+async function timeRuns(session, feeds, runs, warmup) {
   for (let i = 0; i < warmup; i++) await session.run(feeds);
   const times = [];
   let results;
@@ -200,6 +204,11 @@ async function benchmark(session, feeds, runs, warmup) {
     results = await session.run(feeds);
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
+  return { results, times };
+}
+
+async function benchmark(session, feeds, runs, warmup) {
+  const { results, times } = await timeRuns(session, feeds, runs, warmup);
   times.sort((a, b) => a - b);
   const mean = times.reduce((a, b) => a + b, 0) / runs;
   return { results, stats: { runs, warmup, mean_ms: mean, median_ms: median(times), min_ms: times[0], max_ms: times[runs - 1] } };
@@ -269,15 +278,20 @@ function typedView(ArrayType, bytes, count) {
 // Parses a request header into the tensor layout of its payload; throws on anything malformed.
 function parseRequest(text) {
   const request = JSON.parse(text);
-  if (request === null || request.op !== 'run' || !Array.isArray(request.inputs)) {
-    throw new Error(`expected {"op": "run", "inputs": [...]}, got ${text.slice(0, 200)}`);
+  if (request === null || !['run', 'time'].includes(request.op) || !Array.isArray(request.inputs)) {
+    throw new Error(`expected {"op": "run" or "time", "inputs": [...]}, got ${text.slice(0, 200)}`);
+  }
+  if (request.op === 'time' && !(Number.isSafeInteger(request.runs) && request.runs >= 1 &&
+                                 Number.isSafeInteger(request.warmup) && request.warmup >= 0)) {
+    throw new Error(`a time request needs runs >= 1 and warmup >= 0, got ${text.slice(0, 200)}`);
   }
   const layout = request.inputs.map((spec, i) => {
     const ArrayType = arrayTypeOf(spec.dtype, `input ${i}`);
     const count = elementCount(spec.dims, `input ${i}`);
     return { spec, ArrayType, count, bytes: count * ArrayType.BYTES_PER_ELEMENT };
   });
-  return { layout, payloadBytes: layout.reduce((sum, tensor) => sum + tensor.bytes, 0) };
+  return { op: request.op, runs: request.runs, warmup: request.warmup, layout,
+           payloadBytes: layout.reduce((sum, tensor) => sum + tensor.bytes, 0) };
 }
 
 async function serve(ort, args) {
@@ -295,7 +309,21 @@ async function serve(ort, args) {
   let request = null;       // its parsed header, once all of it is in
   let busy = false;
 
-  const runRequest = async (layout, payload) => {
+  const answer = async (parsed, feeds) => {
+    if (parsed.op === 'time') {
+      const { times } = await timeRuns(session, feeds, parsed.runs, parsed.warmup);
+      writeFrame({ op: 'timings', times_ms: times });
+      return;
+    }
+    const results = await session.run(feeds);
+    const outputs = session.outputNames.map((name) => results[name]);
+    outputs.forEach((tensor, i) => arrayTypeOf(tensor.type, `output '${session.outputNames[i]}'`));
+    writeFrame({ op: 'result', outputs: outputs.map((tensor, i) => ({ name: session.outputNames[i], dtype: tensor.type, dims: tensor.dims })) },
+               outputs.map((tensor) => tensor.data));
+  };
+
+  const runRequest = async (parsed, payload) => {
+    const { layout } = parsed;
     try {
       const names = feedNames(session, layout.map((tensor) => tensor.spec));
       const feeds = {};
@@ -305,11 +333,7 @@ async function serve(ort, args) {
         offset += tensor.bytes;
         feeds[names[i]] = new ort.Tensor(tensor.spec.dtype, typedView(tensor.ArrayType, bytes, tensor.count), tensor.spec.dims);
       });
-      const results = await session.run(feeds);
-      const outputs = session.outputNames.map((name) => results[name]);
-      outputs.forEach((tensor, i) => arrayTypeOf(tensor.type, `output '${session.outputNames[i]}'`));
-      writeFrame({ op: 'result', outputs: outputs.map((tensor, i) => ({ name: session.outputNames[i], dtype: tensor.type, dims: tensor.dims })) },
-                 outputs.map((tensor) => tensor.data));
+      await answer(parsed, feeds);
     } catch (err) {
       writeFrame({ op: 'error', message: err && err.message ? err.message : String(err) });
     }
@@ -337,10 +361,10 @@ async function serve(ort, args) {
       }
       if (queue.size < request.payloadBytes) break;
       const payload = queue.take(request.payloadBytes);
-      const { layout } = request;
+      const complete = request;
       headerLength = null;
       request = null;
-      await runRequest(layout, payload);
+      await runRequest(complete, payload);
     }
     busy = false;
   };

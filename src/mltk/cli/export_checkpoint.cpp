@@ -1,5 +1,6 @@
 #include "mltk/cli/export_checkpoint.h"
 
+#include "mltk/benchmark/benchmark_report.h"
 #include "mltk/checkpoint/checkpoint.h"
 #include "mltk/cli/app.h"
 #include "mltk/cli/validation_data.h"
@@ -134,6 +135,38 @@ void log_validation(const validate::ExportValidation& validation, bool detailed)
   step(detailed, "Validation report: {}", validation.report_path);
 }
 
+validate::ExportValidation validate_file(models::ClassifierImpl& model, const checkpoint::Checkpoint& checkpoint,
+                                         const CheckpointJob& job, const ExportSettings& settings) {
+  step(job.detailed, "Validating ONNX export...");
+  validate::ExportValidationOptions options;
+  options.batch_size = settings.batch_size;
+  options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
+  options.runtime = settings.runtime;
+  options.runtime_threads = settings.runtime_threads;
+  options.normalization = checkpoint.normalization;
+  if (!settings.validation_data.empty())
+    options.images = load_validation_data(settings.validation_data, checkpoint, job.checkpoint_path);
+  auto validation = validate::validate_export(model, job.onnx_path, options);
+  log_validation(validation, job.detailed);
+  return validation;
+}
+
+// The table goes to the console in batch runs too: it is what was asked for.
+void benchmark_file(const checkpoint::Checkpoint& checkpoint, const CheckpointJob& job, const ExportSettings& settings) {
+  log::info("Benchmarking {} ({} runs per runtime and batch size)...", job.onnx_path, settings.benchmark_runs);
+  benchmark::BenchmarkOptions options;
+  options.runs = settings.benchmark_runs;
+  options.sample_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
+  options.batch_size = settings.batch_size;
+  options.onnxruntime_threads = settings.runtime_threads;
+  const auto load_eager_model = [&job] {
+    return load_model(checkpoint::load_checkpoint(job.checkpoint_path), job.checkpoint_path, false);
+  };
+  const auto result = benchmark::benchmark_export(job.onnx_path, load_eager_model, options);
+  for (const auto& line : benchmark::format_table(result)) log::info("{}", line);
+  log::info("Benchmark report: {}", benchmark::write_benchmark_report(result));
+}
+
 }  // namespace
 
 std::string default_onnx_path(const std::string& checkpoint_path) {
@@ -158,19 +191,15 @@ std::optional<validate::ExportValidation> run_checkpoint_job(const CheckpointJob
   const auto model = load_model(checkpoint, job.checkpoint_path, job.detailed);
 
   if (!job.validate_only) export_model(*model, checkpoint, job, settings);
-  if (!job.validate_only && !settings.validate) return std::nullopt;
-
-  step(job.detailed, "Validating ONNX export...");
-  validate::ExportValidationOptions options;
-  options.batch_size = settings.batch_size;
-  options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
-  options.runtime = settings.runtime;
-  options.runtime_threads = settings.runtime_threads;
-  options.normalization = checkpoint.normalization;
-  if (!settings.validation_data.empty())
-    options.images = load_validation_data(settings.validation_data, checkpoint, job.checkpoint_path);
-  const auto validation = validate::validate_export(*model, job.onnx_path, options);
-  log_validation(validation, job.detailed);
+  std::optional<validate::ExportValidation> validation;
+  if (job.validate_only || settings.validate) validation = validate_file(*model, checkpoint, job, settings);
+  if (settings.benchmark) {
+    if (validation && validation->status == validate::Status::Fail) {
+      log::warning("Benchmark skipped: {} failed validation", job.onnx_path);
+    } else {
+      benchmark_file(checkpoint, job, settings);
+    }
+  }
   return validation;
 }
 

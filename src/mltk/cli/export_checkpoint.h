@@ -1,6 +1,7 @@
 #pragma once
 // One checkpoint through ml-export: load it, rebuild its model, export it to ONNX and/or validate
 // the ONNX file against it, logging each step.
+#include "mltk/benchmark/export_benchmark.h"
 #include "mltk/validate/export_validator.h"
 
 #include <cstdint>
@@ -26,6 +27,8 @@ struct ExportSettings {
   // "external": the graph takes normalised float [N, 3, H, W]; "embedded": uint8 [N, H, W, 3]
   // pixels, normalised inside the graph, with logits and probabilities as outputs.
   std::string preprocessing = "external";
+  bool benchmark = false;       // time the file and the checkpoint's model after export and validation
+  int benchmark_runs = benchmark::kDefaultRuns;  // timed runs per runtime and batch size
 };
 
 struct CheckpointJob {
@@ -44,7 +47,8 @@ std::string default_onnx_path(const std::string& checkpoint_path);
 // num_classes, architecture, model_type, producer ("mltk <version>") and opset.
 std::map<std::string, std::string> onnx_metadata(const checkpoint::Checkpoint& checkpoint, int opset);
 
-// Runs the job. Returns the validation, or nothing when validation is off. Throws
+// Runs the job: export unless validate_only, validate unless turned off, then benchmark when asked
+// (not after a FAIL). Returns the validation, or nothing when validation is off. Throws
 // std::runtime_error naming the file at fault (checkpoint, output folder, ONNX file) and,
 // for a failed export, carrying the exporter's message.
 std::optional<validate::ExportValidation> run_checkpoint_job(const CheckpointJob& job, const ExportSettings& settings);

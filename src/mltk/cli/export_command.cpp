@@ -1,11 +1,13 @@
 #include "mltk/cli/export_command.h"
 
+#include "mltk/benchmark/export_benchmark.h"
 #include "mltk/cli/app.h"
 #include "mltk/cli/deployment.h"
 #include "mltk/common/logging.h"
 #include "mltk/onnx_export/convert_graph.h"
 #include "mltk/runtime/runner_factory.h"
 
+#include <fmt/format.h>
 #include <glob.h>
 
 #include <filesystem>
@@ -131,6 +133,17 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
       "sub-folder per checkpoint, named after its run (see docs/deployment.md)");
   deploy_dir->excludes(validate_only)->excludes(output_path)->excludes(preprocessing);
   app.add_flag("--overwrite", flags.overwrite, "Replace an existing, non-empty --deploy_dir")->needs(deploy_dir);
+  auto* benchmark_flag = app.add_flag(
+      "--benchmark", flags.settings.benchmark,
+      "After exporting and validating, time the file in ONNX Runtime and the reference evaluator and the checkpoint "
+      "in LibTorch eager, at batch size 1 and --batch_size: load time, median and p90 latency, images/s, peak "
+      "memory; prints a table and writes <stem>.benchmark.json beside the ONNX file. With --validate_only it times "
+      "the file validated");
+  app.add_option("--benchmark_runs", flags.settings.benchmark_runs,
+                 fmt::format("Timed runs per runtime and batch size, after {} warm-up runs (default: {})",
+                             benchmark::kWarmupRuns, benchmark::kDefaultRuns))
+      ->check(CLI::Range(1, 1000000))
+      ->needs(benchmark_flag);
 }
 
 int run_export_command(const ExportFlags& flags) {

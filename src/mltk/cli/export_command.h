@@ -22,7 +22,8 @@ struct ExportFlags {
 
 // Declares the flags on `app`, with the usage rules CLI11 enforces (exit code 2): exactly one of
 // --checkpoint_path/--pattern, --opset_version within 11..17, --output_path and --onnx_path not
-// with --pattern, --onnx_path only with --validate_only, --validate_only not with --no-validate.
+// with --pattern, --onnx_path only with --validate_only, --validate_only not with --no-validate,
+// --benchmark_runs (1 or more) only with --benchmark.
 void add_export_options(CLI::App& app, ExportFlags& flags);
 
 // Runs the command; returns the exit code (0 when every checkpoint exported and validated with

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 #include <system_error>
 
@@ -133,22 +135,49 @@ json OnnxRuntimeNode::receive_header(const Step& step) {
   }
 }
 
-std::vector<torch::Tensor> OnnxRuntimeNode::run(const std::vector<torch::Tensor>& inputs) {
+json OnnxRuntimeNode::exchange(json request, const std::vector<torch::Tensor>& inputs, const Step& step) {
   if (!process_) throw std::runtime_error("ONNX Runtime can no longer run " + model_path_.string() + ": " + failure_);
   std::vector<torch::Tensor> cpu_inputs;
   for (const auto& input : inputs) cpu_inputs.push_back(input.to(torch::kCPU).contiguous());
-  const std::string header = ort_frames::encode_header(ort_frames::run_request(cpu_inputs));
+  request["inputs"] = ort_frames::input_specs(cpu_inputs);
+  const std::string header = ort_frames::encode_header(request);
 
-  const Step step{"running a batch of", options_.run_timeout, Clock::now() + options_.run_timeout};
   send(header.data(), header.size(), step);
   for (const auto& input : cpu_inputs) send(input.data_ptr(), input.nbytes(), step);
 
-  const json reply = receive_header(step);
-  const std::string op = reply.value("op", "");
-  if (op == "error") {
+  json reply = receive_header(step);
+  if (reply.value("op", "") == "error") {
     throw std::runtime_error(fmt::format("onnxruntime failed on {}: {}", model_path_.string(),
                                          reply.value("message", "(no message)")));
   }
+  return reply;
+}
+
+std::vector<double> OnnxRuntimeNode::time_runs(const std::vector<torch::Tensor>& inputs, int runs, int warmup) {
+  if (runs < 1 || warmup < 0)
+    throw std::invalid_argument(fmt::format("time_runs needs runs >= 1 and warmup >= 0, got {} and {}", runs, warmup));
+  // The deadline covers every run of the request.
+  const auto timeout = options_.run_timeout * (runs + warmup);
+  const Step step{"timing runs of", timeout, Clock::now() + timeout};
+  const json reply = exchange({{"op", "time"}, {"runs", runs}, {"warmup", warmup}}, inputs, step);
+  try {
+    if (reply.value("op", "") != "timings") throw std::runtime_error("expected timings, got '" + reply.value("op", "") + "'");
+    auto times = reply.at("times_ms").get<std::vector<double>>();
+    if (static_cast<int>(times.size()) != runs)
+      throw std::runtime_error(fmt::format("{} timings for {} runs", times.size(), runs));
+    for (const double ms : times)
+      if (!std::isfinite(ms) || ms < 0) throw std::runtime_error(fmt::format("a run timed at {} ms", ms));
+    return times;
+  } catch (const std::exception& e) {
+    fail_with(fmt::format("the ONNX Runtime bridge sent a malformed reply while {} {}: {}", step.what,
+                          model_path_.string(), e.what()));
+  }
+}
+
+std::vector<torch::Tensor> OnnxRuntimeNode::run(const std::vector<torch::Tensor>& inputs) {
+  const Step step{"running a batch of", options_.run_timeout, Clock::now() + options_.run_timeout};
+  const json reply = exchange({{"op", "run"}}, inputs, step);
+  const std::string op = reply.value("op", "");
   std::vector<torch::Tensor> outputs;
   try {
     if (op != "result") throw std::runtime_error("expected a result, got '" + op + "'");

@@ -63,12 +63,12 @@ uint32_t decode_header_length(const unsigned char prefix[4]) {
   return length;
 }
 
-json run_request(const std::vector<torch::Tensor>& inputs) {
+json input_specs(const std::vector<torch::Tensor>& inputs) {
   json tensors = json::array();
   for (const auto& tensor : inputs) {
     tensors.push_back({{"dtype", dtype_name(tensor.scalar_type())}, {"dims", tensor.sizes().vec()}});
   }
-  return {{"op", "run"}, {"inputs", std::move(tensors)}};
+  return tensors;
 }
 
 torch::Tensor allocate_tensor(const json& spec) {

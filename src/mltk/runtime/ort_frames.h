@@ -23,8 +23,8 @@ std::string encode_header(const nlohmann::json& header);
 // The header length from a frame's first four bytes; throws when it exceeds kMaxHeaderBytes.
 uint32_t decode_header_length(const unsigned char prefix[4]);
 
-// The header of a "run" request for these CPU, contiguous tensors.
-nlohmann::json run_request(const std::vector<torch::Tensor>& inputs);
+// The "inputs" entry of a request header ("run" or "time") for these CPU, contiguous tensors.
+nlohmann::json input_specs(const std::vector<torch::Tensor>& inputs);
 
 // An uninitialised CPU tensor for one entry of a reply's "outputs" ({"name", "dtype", "dims"}),
 // into which its payload bytes are read. Throws std::runtime_error naming the entry when its dtype

@@ -2,7 +2,7 @@
 
 #include "mltk/common/atomic_file.h"
 #include "mltk/models/eval_mode.h"
-#include "mltk/runtime/onnx_model_checks.h"
+#include "mltk/runtime/graph_input.h"
 #include "mltk/runtime/runner_factory.h"
 #include "mltk/validate/pixel_inputs.h"
 
@@ -13,36 +13,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <stdexcept>
 
 namespace mltk::validate {
 namespace {
 
-struct FileInput {
-  std::optional<int64_t> fixed_batch;  // absent when dimension 0 is symbolic or unknown
-  std::vector<std::optional<int64_t>> sample_dims;
-  bool takes_pixels = false;  // uint8 [N, H, W, C]
-};
-
-// The first graph input that is not an initializer: the image batch.
-FileInput read_file_input(const std::string& onnx_path) {
-  const onnx::ModelProto model = runtime::load_checked_onnx_model(onnx_path);
-  std::set<std::string> initializers;
-  for (const auto& tensor : model.graph().initializer()) initializers.insert(tensor.name());
-  for (const auto& input : model.graph().input()) {
-    if (initializers.count(input.name())) continue;
-    const auto& dims = input.type().tensor_type().shape().dim();
-    if (dims.empty()) throw std::runtime_error(onnx_path + ": graph input '" + input.name() + "' has no shape");
-    const auto fixed = [](const onnx::TensorShapeProto_Dimension& dim) {
-      return dim.has_dim_value() ? std::optional<int64_t>(dim.dim_value()) : std::nullopt;
-    };
-    FileInput result{fixed(dims[0]), {}, input.type().tensor_type().elem_type() == onnx::TensorProto::UINT8};
-    for (int i = 1; i < dims.size(); ++i) result.sample_dims.push_back(fixed(dims[i]));
-    return result;
-  }
-  throw std::runtime_error(onnx_path + ": the graph has no input besides its initializers");
-}
+using FileInput = runtime::GraphImageInput;
 
 void require_matching_shape(const std::string& onnx_path, const FileInput& file, std::vector<int64_t> expected) {
   if (file.takes_pixels) std::rotate(expected.begin(), expected.begin() + 1, expected.end());  // C, H, W -> H, W, C
@@ -72,7 +48,7 @@ std::string validation_report_path(const std::string& onnx_path) {
 
 ExportValidation validate_export(models::ClassifierImpl& model, const std::string& onnx_path,
                                  const ExportValidationOptions& options) {
-  const FileInput file = read_file_input(onnx_path);
+  const FileInput file = runtime::read_image_input(onnx_path);
   require_matching_shape(onnx_path, file, options.input_shape);
   auto runner = runtime::make_onnx_runner(options.runtime, onnx_path, options.runtime_threads);
 
