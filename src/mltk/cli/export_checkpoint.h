@@ -1,6 +1,7 @@
 #pragma once
 // One checkpoint through ml-export: load it, rebuild its model, export it to ONNX and/or validate
 // the ONNX file against it, logging each step.
+#include "mltk/cli/quantize_export.h"
 #include "mltk/validate/verdict.h"
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct ExportSettings {
   std::string runtime = "reference";
   int runtime_threads = 0;
   std::string validation_data;  // images, a folder or a split index; empty: random inputs only
+  QuantizeSettings quantize;
 };
 
 struct CheckpointJob {
