@@ -6,6 +6,7 @@
 #include "mltk/cli/validation_data.h"
 #include "mltk/common/logging.h"
 #include "mltk/onnx_export/exporter.h"
+#include "mltk/onnx_export/static_quantization.h"
 #include "mltk/pipeline/model_builder.h"
 
 #include <fmt/ranges.h>
@@ -61,6 +62,27 @@ models::Classifier load_model(const checkpoint::Checkpoint& checkpoint, const st
   return model;
 }
 
+// <folder>/.<stem>.float-<pid>.onnx: hidden, and unique per process so parallel exports do not collide.
+std::string float_export_path(const std::string& onnx_path) {
+  const fs::path path(onnx_path);
+  return (path.parent_path() / ("." + path.stem().string() + ".float-" + std::to_string(getpid()) + ".onnx")).string();
+}
+
+// Deletes a temporary file however the scope is left.
+class RemovedOnExit {
+ public:
+  explicit RemovedOnExit(std::string path) : path_(std::move(path)) {}
+  RemovedOnExit(const RemovedOnExit&) = delete;
+  RemovedOnExit& operator=(const RemovedOnExit&) = delete;
+  ~RemovedOnExit() {
+    std::error_code ignored;
+    if (!path_.empty()) fs::remove(path_, ignored);
+  }
+
+ private:
+  std::string path_;
+};
+
 void log_histogram(const char* title, const std::map<std::string, int64_t>& counts) {
   log::debug("{}:", title);
   for (const auto& [op, count] : counts) log::debug("  {:<32} {}", op, count);
@@ -73,13 +95,18 @@ void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& c
   onnx_export::ExportOptions options;
   options.opset = settings.opset;
   options.batch_size = settings.batch_size;
-  options.dynamic_batch = settings.dynamic_axes;
+  // A quantized export calibrates on batches of images: its float file takes any batch size.
+  const bool quantize = !settings.quantize.mode.empty();
+  options.dynamic_batch = settings.dynamic_axes || quantize;
   options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
   options.metadata = onnx_metadata(checkpoint, settings.opset);
   if (settings.preprocessing == "embedded") options.embedded_preprocessing = checkpoint.normalization;
+  // A quantized export is a rewrite of the float export, which is written beside it first.
+  const auto float_path = quantize ? float_export_path(job.onnx_path) : job.onnx_path;
+  const RemovedOnExit float_file(quantize ? float_path : "");
   onnx_export::ExportReport report;
   try {
-    report = onnx_export::export_to_onnx(model, job.onnx_path, options);
+    report = onnx_export::export_to_onnx(model, float_path, options);
   } catch (const std::exception& e) {
     throw std::runtime_error("ONNX export of " + job.checkpoint_path + " failed: " + message_of(e));
   }
@@ -88,10 +115,19 @@ void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& c
   for (const auto& phase : report.phases) log::debug("  {:<32} {:.0f} ms", phase.name, phase.ms);
   log_histogram("Traced aten operators", report.aten_ops);
   log_histogram("ONNX operators", report.onnx_ops);
-  if (job.detailed) log::success("✓ Model exported to: {}", report.path);
+  if (quantize) {
+    step(job.detailed, "Quantizing ({}, {} calibration)...", settings.quantize.mode, settings.quantize.calibration_method);
+    const auto fixed_batch = settings.dynamic_axes ? std::nullopt : std::optional<int64_t>(settings.batch_size);
+    quantize_exported_file(float_path, job.onnx_path, fixed_batch, checkpoint, job.checkpoint_path, settings.quantize,
+                           job.detailed);
+  }
+  if (job.detailed) log::success("✓ Model exported to: {}", job.onnx_path);
 }
 
 void log_reasons(const validate::ExportValidation& validation, void (*emit)(const std::string&)) {
+  if (validation.quantized && validation.images) {
+    for (const auto& reason : validation.images->report.verdict.reasons) emit("  " + reason);
+  }
   for (const auto& batch : validation.batches) {
     if (batch.report.verdict.status == validate::Status::Pass) continue;
     for (const auto& reason : batch.report.verdict.reasons)
@@ -105,7 +141,11 @@ void log_validation(const validate::ExportValidation& validation, bool detailed)
   for (const auto& batch : validation.batches) batch_sizes.push_back(batch.batch_size);
   step(detailed, "Runtime: {}, batch size{} {}", validation.runtime, batch_sizes.size() > 1 ? "s" : "",
        fmt::join(batch_sizes, ", "));
-  if (const auto metrics = validate::worst_metrics(validation)) {
+  if (validation.quantized && validation.images && validation.images->report.comparison.metrics) {
+    step(detailed, "Quantized file: judged by its answers on real images; random inputs only have to run");
+    step(detailed, "  Logit cosine similarity on the images: {:.6f}",
+         validation.images->report.comparison.metrics->cosine_similarity);
+  } else if (const auto metrics = validate::worst_metrics(validation)) {
     step(detailed, "Validation metrics:");
     step(detailed, "  Max difference: {:.2e}", metrics->max_abs_diff);
     step(detailed, "  MSE: {:.2e}", metrics->mse);
@@ -135,6 +175,24 @@ void log_validation(const validate::ExportValidation& validation, bool detailed)
   step(detailed, "Validation report: {}", validation.report_path);
 }
 
+// The verdict joins the quantization's metadata, so the file says how far it can be trusted.
+void record_quantized_verdict(const std::string& onnx_path, const validate::ExportValidation& validation) {
+  const auto& images = *validation.images;
+  const auto accuracy = [&](int64_t correct) {
+    return images.labelled ? nlohmann::json(static_cast<double>(correct) / images.labelled) : nlohmann::json();
+  };
+  const nlohmann::json verdict = {
+      {"status", validate::to_string(validation.status)},
+      {"runtime", validation.runtime},
+      {"images", images.images},
+      {"top1_agreement", images.agreement()},
+      {"float_accuracy", accuracy(images.model_correct)},
+      {"quantized_accuracy", accuracy(images.onnx_correct)},
+      {"logit_cosine_similarity",
+       images.report.comparison.metrics ? nlohmann::json(images.report.comparison.metrics->cosine_similarity) : nlohmann::json()}};
+  onnx_export::update_onnx_metadata(onnx_path, {{kQuantizationVerdictMetadataKey, verdict.dump()}});
+}
+
 validate::ExportValidation validate_file(models::ClassifierImpl& model, const checkpoint::Checkpoint& checkpoint,
                                          const CheckpointJob& job, const ExportSettings& settings) {
   step(job.detailed, "Validating ONNX export...");
@@ -144,10 +202,18 @@ validate::ExportValidation validate_file(models::ClassifierImpl& model, const ch
   options.runtime = settings.runtime;
   options.runtime_threads = settings.runtime_threads;
   options.normalization = checkpoint.normalization;
-  if (!settings.validation_data.empty())
-    options.images = load_validation_data(settings.validation_data, checkpoint, job.checkpoint_path);
+  const bool quantized = job.validate_only ? quantization_of(job.onnx_path).has_value() : !settings.quantize.mode.empty();
+  if (job.validate_only && !settings.quantize.mode.empty() && !quantized)
+    throw std::runtime_error("--quantize with --validate_only: " + job.onnx_path +
+                             " is a float export (it has no quantization metadata); validate it without --quantize, "
+                             "or export a quantized file first with --quantize " + settings.quantize.mode);
+  std::string validation_data = settings.validation_data;
+  if (quantized) validation_data = quantized_validation_data(validation_data, checkpoint, job.checkpoint_path);
+  if (!validation_data.empty()) options.images = load_validation_data(validation_data, checkpoint, job.checkpoint_path);
+  options.quantized = quantized;
   auto validation = validate::validate_export(model, job.onnx_path, options);
   log_validation(validation, job.detailed);
+  if (quantized && !job.validate_only) record_quantized_verdict(job.onnx_path, validation);
   return validation;
 }
 

@@ -2,6 +2,7 @@
 // One checkpoint through ml-export: load it, rebuild its model, export it to ONNX and/or validate
 // the ONNX file against it, logging each step.
 #include "mltk/benchmark/export_benchmark.h"
+#include "mltk/cli/quantize_export.h"
 #include "mltk/validate/export_validator.h"
 
 #include <cstdint>
@@ -29,6 +30,7 @@ struct ExportSettings {
   std::string preprocessing = "external";
   bool benchmark = false;       // time the file and the checkpoint's model after export and validation
   int benchmark_runs = benchmark::kDefaultRuns;  // timed runs per runtime and batch size
+  QuantizeSettings quantize;
 };
 
 struct CheckpointJob {

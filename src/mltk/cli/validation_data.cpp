@@ -7,7 +7,9 @@
 #include "mltk/pipeline/dataset.h"
 #include "mltk/pipeline/transform_options.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 
 namespace mltk::cli {
@@ -18,6 +20,9 @@ namespace fs = std::filesystem;
 // Large enough to keep both runtimes busy, small enough that a batch of 224x224 images stays
 // around 10 MB.
 constexpr int64_t kValidationBatchSize = 16;
+
+// Fixed so that two exports of one checkpoint calibrate on the same images.
+constexpr uint64_t kImageChoiceSeed = 20240601;
 
 std::vector<data::Sample> samples_of_images(const std::string& path, const std::vector<std::string>& class_names) {
   std::vector<data::Sample> samples;
@@ -34,17 +39,36 @@ std::string raw_folder_for_index(const std::string& index_file, const config::Co
   return pipeline::dataset_layout(config).raw_dir;
 }
 
+std::optional<std::string> existing_index(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path,
+                                          bool training) {
+  const auto config = inference::checkpoint_config(checkpoint, checkpoint_path);
+  if (!config.data.dataset_name) return std::nullopt;
+  const auto splits = pipeline::dataset_layout(config).splits_dir;
+  const auto path = training ? data::fold_index_path(splits, config.data.fold, "train") : data::test_index_path(splits);
+  if (!fs::is_regular_file(path)) return std::nullopt;
+  return path;
+}
+
 }  // namespace
 
 validate::ValidationImages load_validation_data(const std::string& path, const checkpoint::Checkpoint& checkpoint,
                                                 const std::string& checkpoint_path) {
-  if (!fs::exists(path)) throw std::runtime_error("--validation_data " + path + " does not exist");
+  return load_image_data("--validation_data", path, checkpoint, checkpoint_path, std::nullopt);
+}
+
+validate::ValidationImages load_image_data(const std::string& flag, const std::string& path,
+                                           const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path,
+                                           std::optional<int64_t> max_images) {
+  if (!fs::exists(path)) throw std::runtime_error(flag + " " + path + " does not exist");
   const auto config = inference::checkpoint_config(checkpoint, checkpoint_path);
   const bool is_index = fs::is_regular_file(path) && fs::path(path).extension() == ".txt";
   auto samples = is_index ? data::read_index(path, raw_folder_for_index(path, config), checkpoint.class_names)
                           : samples_of_images(path, checkpoint.class_names);
-  if (samples.empty())
-    throw std::runtime_error("--validation_data " + path + " holds no image file");
+  if (samples.empty()) throw std::runtime_error(flag + " " + path + " holds no image file");
+  if (max_images && static_cast<int64_t>(samples.size()) > *max_images) {
+    std::shuffle(samples.begin(), samples.end(), std::mt19937_64(kImageChoiceSeed));
+    samples.resize(static_cast<size_t>(*max_images));
+  }
 
   data::LoaderOptions options;
   options.batch_size = kValidationBatchSize;
@@ -57,6 +81,14 @@ validate::ValidationImages load_validation_data(const std::string& path, const c
   auto loader = std::make_shared<data::DataLoader>(std::move(samples), std::make_shared<const data::EvalTransform>(transform),
                                                    options);
   return {path, std::move(loader)};
+}
+
+std::optional<std::string> training_index_of(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path) {
+  return existing_index(checkpoint, checkpoint_path, true);
+}
+
+std::optional<std::string> test_index_of(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path) {
+  return existing_index(checkpoint, checkpoint_path, false);
 }
 
 }  // namespace mltk::cli

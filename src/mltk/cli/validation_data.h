@@ -2,6 +2,8 @@
 // ml-export --validation_data PATH: the real images an export is also validated on.
 #include "mltk/validate/image_validation.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace mltk::checkpoint {
@@ -19,5 +21,17 @@ namespace mltk::cli {
 // when it does not exist or holds no image.
 validate::ValidationImages load_validation_data(const std::string& path, const checkpoint::Checkpoint& checkpoint,
                                                 const std::string& checkpoint_path);
+
+// As load_validation_data for the images given by `flag` (named in errors, e.g.
+// "--calibration_data"); with `max_images`, a seeded random choice of at most that many images.
+validate::ValidationImages load_image_data(const std::string& flag, const std::string& path,
+                                           const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path,
+                                           std::optional<int64_t> max_images);
+
+// The index files ml-split wrote for the checkpoint's dataset: the training index of its fold
+// (what calibration defaults to) and the test index (what a quantized file is validated on by
+// default). Absent when the checkpoint's configuration names no dataset or the file does not exist.
+std::optional<std::string> training_index_of(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path);
+std::optional<std::string> test_index_of(const checkpoint::Checkpoint& checkpoint, const std::string& checkpoint_path);
 
 }  // namespace mltk::cli

@@ -13,6 +13,8 @@ at::ScalarType torch_scalar_type(int32_t data_type) {
     case onnx::TensorProto::FLOAT16: return at::kHalf;
     case onnx::TensorProto::INT64: return at::kLong;
     case onnx::TensorProto::INT32: return at::kInt;
+    case onnx::TensorProto::INT8: return at::kChar;
+    case onnx::TensorProto::UINT8: return at::kByte;
     case onnx::TensorProto::BOOL: return at::kBool;
   }
   throw std::invalid_argument("ONNX tensor data type " + std::to_string(data_type) + " is not supported");
@@ -27,6 +29,8 @@ int32_t onnx_data_type(at::ScalarType type) {
     case at::kHalf: return onnx::TensorProto::FLOAT16;
     case at::kLong: return onnx::TensorProto::INT64;
     case at::kInt: return onnx::TensorProto::INT32;
+    case at::kChar: return onnx::TensorProto::INT8;
+    case at::kByte: return onnx::TensorProto::UINT8;
     case at::kBool: return onnx::TensorProto::BOOL;
     default: break;
   }

@@ -118,6 +118,7 @@ const OperatorRegistry& default_operator_registry() {
     register_shape_ops(r);
     register_reduce_ops(r);
     register_constant_ops(r);
+    register_quantize_ops(r);
     return r;
   }();
   return registry;

@@ -91,7 +91,10 @@ ReferenceEvaluator::ReferenceEvaluator(const std::string& model_path)
 
 ReferenceEvaluator::~ReferenceEvaluator() = default;
 
-std::vector<torch::Tensor> ReferenceEvaluator::run(const std::vector<torch::Tensor>& inputs) {
+std::vector<torch::Tensor> ReferenceEvaluator::run(const std::vector<torch::Tensor>& inputs) { return run(inputs, {}); }
+
+std::vector<torch::Tensor> ReferenceEvaluator::run(const std::vector<torch::Tensor>& inputs,
+                                                   const ValueObserver& observe) {
   if (inputs.size() != input_names_.size()) {
     throw std::runtime_error("reference evaluator: model expects " + std::to_string(input_names_.size()) +
                              " inputs, got " + std::to_string(inputs.size()));
@@ -130,6 +133,7 @@ std::vector<torch::Tensor> ReferenceEvaluator::run(const std::vector<torch::Tens
     for (int o = 0; o < node.output_size(); ++o) {
       if (node.output(o).empty()) continue;
       if (static_cast<size_t>(o) >= outputs.size()) context.fail("output #" + std::to_string(o) + " is not produced");
+      if (observe) observe(node.output(o), outputs[o]);
       values[node.output(o)] = std::move(outputs[o]);
     }
     for (const auto& name : node.input()) {

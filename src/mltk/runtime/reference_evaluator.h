@@ -4,6 +4,7 @@
 // for the model's opset rather than any particular runtime.
 #include "mltk/runtime/onnx_runner.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +27,11 @@ class ReferenceEvaluator : public OnnxRunner {
 
   std::string name() const override { return "reference"; }
   std::vector<torch::Tensor> run(const std::vector<torch::Tensor>& inputs) override;
+
+  // Called with the name and value of every node output as it is produced (calibration reads
+  // intermediate activations this way without making them graph outputs).
+  using ValueObserver = std::function<void(const std::string& name, const torch::Tensor& value)>;
+  std::vector<torch::Tensor> run(const std::vector<torch::Tensor>& inputs, const ValueObserver& observe);
 
   int64_t opset() const { return opset_; }
   // Names of the graph inputs run() expects, in order (initializers excluded).

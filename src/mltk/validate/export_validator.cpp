@@ -5,6 +5,7 @@
 #include "mltk/runtime/graph_input.h"
 #include "mltk/runtime/runner_factory.h"
 #include "mltk/validate/pixel_inputs.h"
+#include "mltk/validate/agreement_verdict.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
@@ -39,6 +40,18 @@ std::vector<int64_t> batch_sizes_for(const FileInput& file, int64_t requested) {
   return {requested, other};
 }
 
+// Random inputs say nothing about a quantized file's accuracy; they only have to run.
+Verdict judge_quantized_random_batch(const Comparison& comparison) {
+  if (!comparison.metrics) return judge(comparison);
+  return {Status::Pass, {}, {"ran on random inputs (their values are not graded for a quantized file)"}};
+}
+
+void judge_quantized_images(ImageValidation& images) {
+  std::optional<double> drop;
+  if (images.labelled > 0) drop = 100.0 * static_cast<double>(images.model_correct - images.onnx_correct) / images.labelled;
+  images.report.verdict = judge_agreement(images.agreement(), drop);
+}
+
 }  // namespace
 
 std::string validation_report_path(const std::string& onnx_path) {
@@ -48,6 +61,8 @@ std::string validation_report_path(const std::string& onnx_path) {
 
 ExportValidation validate_export(models::ClassifierImpl& model, const std::string& onnx_path,
                                  const ExportValidationOptions& options) {
+  if (options.quantized && !options.images)
+    throw std::runtime_error(onnx_path + ": a quantized file is validated on real images; none were given");
   const FileInput file = runtime::read_image_input(onnx_path);
   require_matching_shape(onnx_path, file, options.input_shape);
   auto runner = runtime::make_onnx_runner(options.runtime, onnx_path, options.runtime_threads);
@@ -56,6 +71,7 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
   validation.onnx_path = onnx_path;
   validation.runtime = runner->name();
   validation.dynamic_batch = !file.fixed_batch.has_value();
+  validation.quantized = options.quantized;
   validation.input_shape = options.input_shape;
   validation.takes_pixels = file.takes_pixels;
 
@@ -76,12 +92,14 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
     const auto outputs = runner->run({inputs.onnx});
     if (outputs.empty()) throw std::runtime_error(onnx_path + ": the ONNX graph produced no output");
     Report report = evaluate(expected, outputs.front());
+    if (options.quantized) report.verdict = judge_quantized_random_batch(report.comparison);
     validation.status = std::max(validation.status, report.verdict.status);
     validation.batches.push_back({batch_size, std::move(report)});
   }
   if (options.images) {
     validation.images = validate_on_images(model, *runner, *options.images, file.fixed_batch, options.normalization,
                                            file.takes_pixels);
+    if (options.quantized) judge_quantized_images(*validation.images);
     validation.status = std::max(validation.status, validation.images->report.verdict.status);
   }
 
@@ -124,6 +142,7 @@ nlohmann::json to_json(const ExportValidation& validation) {
           {"runtime", validation.runtime},
           {"seed", kValidationSeed},
           {"dynamic_batch", validation.dynamic_batch},
+          {"quantized", validation.quantized},
           {"input_shape", validation.input_shape},
           {"preprocessing", validation.takes_pixels ? "embedded" : "external"},
           {"status", to_string(validation.status)},

@@ -35,6 +35,9 @@ struct ExportValidationOptions {
   std::string runtime = "reference";              // see runtime::make_onnx_runner
   int runtime_threads = 0;
   std::optional<ValidationImages> images;         // real images to compare on as well
+  // A quantized file is judged by agreement_verdict.h on `images` (required); its random batches
+  // must still run and give finite logits of the right shape, but their values are not graded.
+  bool quantized = false;
 };
 
 struct BatchValidation {
@@ -46,6 +49,7 @@ struct ExportValidation {
   std::string onnx_path;
   std::string runtime;  // the runner's own name, e.g. "onnxruntime 1.30.0"
   bool dynamic_batch = false;
+  bool quantized = false;
   std::vector<int64_t> input_shape;
   bool takes_pixels = false;  // the file's input is uint8 pixels (embedded preprocessing)
   std::vector<BatchValidation> batches;
@@ -57,7 +61,7 @@ struct ExportValidation {
 // Runs `model` (in eval mode, without gradients) and the ONNX file on the same inputs (standard
 // normal tensors, or for a file taking pixels, uniform random pixels normalised for the model) at the
 // file's batch size, plus kDynamicCheckBatchSize when the batch dimension is symbolic, and on
-// `options.images` when given, then writes the JSON report to validation_report_path(onnx_path). Throws std::runtime_error naming
+// `options.images` when given (required when `options.quantized`), then writes the JSON report to validation_report_path(onnx_path). Throws std::runtime_error naming
 // the file when it cannot be loaded or its input shape does not match `options.input_shape`.
 ExportValidation validate_export(models::ClassifierImpl& model, const std::string& onnx_path,
                                  const ExportValidationOptions& options);
@@ -69,8 +73,8 @@ std::string validation_report_path(const std::string& onnx_path);
 // diff and MSE, smallest cosine); absent when nothing could be compared.
 std::optional<Metrics> worst_metrics(const ExportValidation& validation);
 
-// {"onnx_path", "runtime", "seed", "dynamic_batch", "input_shape", "preprocessing" ("embedded" or
-//  "external"), "status",
+// {"onnx_path", "runtime", "seed", "dynamic_batch", "quantized", "input_shape", "preprocessing" ("embedded"
+//  or "external"), "status",
 //  "batches": [{"batch_size", ...verdict.h's to_json(Report)}],
 //  "validation_data": image_validation.h's to_json(ImageValidation) or null}
 nlohmann::json to_json(const ExportValidation& validation);
