@@ -23,8 +23,9 @@ using namespace mltk;
 namespace fs = std::filesystem;
 
 std::map<std::string, std::string> metadata_of(const std::string& onnx_path) {
+  const auto model = runtime::load_onnx_model(onnx_path);  // a range-for over a temporary's member would dangle
   std::map<std::string, std::string> metadata;
-  for (const auto& entry : runtime::load_onnx_model(onnx_path).metadata_props()) metadata[entry.key()] = entry.value();
+  for (const auto& entry : model.metadata_props()) metadata[entry.key()] = entry.value();
   return metadata;
 }
 

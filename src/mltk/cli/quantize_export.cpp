@@ -5,6 +5,7 @@
 #include "mltk/common/logging.h"
 #include "mltk/onnx_export/static_quantization.h"
 #include "mltk/runtime/onnx_model_checks.h"
+#include "mltk/validate/pixel_inputs.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,7 +39,9 @@ QuantizationSummary quantize_exported_file(const std::string& float_path, const 
     images.loader->start_epoch(0);
     while (auto batch = images.loader->next()) {
       image_count += batch->images.size(0);
-      each(batch->images);
+      // The loader gives resized and cropped pixel values; the float model takes them normalised,
+      // rounded to bytes first exactly as validation feeds them.
+      each(validate::normalise_pixels(validate::pixels_of_batch(batch->images), checkpoint.normalization));
     }
   };
 
