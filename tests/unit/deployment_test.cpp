@@ -127,7 +127,7 @@ TEST(Deployment, Sha256MatchesCoreutils) {
   std::ofstream(dir.file("abc")) << "abc";
   {
     std::ofstream big(dir.file("big"), std::ios::binary);
-    for (int i = 0; i < 3'000'000; ++i) big.put(static_cast<char>((i * 7919) >> 3));
+    for (uint64_t i = 0; i < 3'000'000; ++i) big.put(static_cast<char>((i * 7919) >> 3));  // unsigned: no overflow
   }
   for (const char* name : {"empty", "abc", "big"})
     EXPECT_EQ(sha256_hex_of_file(dir.file(name)), sha256sum(dir.file(name))) << name;
