@@ -83,6 +83,11 @@ std::vector<CraftedModel> crafted_models() {
        [](onnx::ModelProto& m, const std::string&) {
          *m.mutable_graph()->mutable_node(0)->add_attribute() = m.graph().node(0).attribute(0);
        }},
+      {"zero_stride", "Conv node 'conv' has strides 0; every value must be at least 1",
+       [](onnx::ModelProto& m, const std::string&) {
+         for (auto& attribute : *m.mutable_graph()->mutable_node(0)->mutable_attribute())
+           if (attribute.name() == "strides") attribute.set_ints(0, 0);
+       }},
       {"undefined_input", "reads 'ghost', which no graph input, initializer or node defines",
        [](onnx::ModelProto& m, const std::string&) { m.mutable_graph()->mutable_node(1)->set_input(0, "ghost"); }},
       {"cycle", "reads 'y' before any node computes it",

@@ -72,6 +72,11 @@ class ModelChecks {
     for (const auto& attribute : node.attribute()) {
       if (!names.insert(attribute.name()).second)
         fail(label + " has attribute '" + attribute.name() + "' more than once");
+      // Windows and steps of convolutions and pools: ONNX's own shape inference divides by them.
+      if (attribute.name() == "strides" || attribute.name() == "dilations" || attribute.name() == "kernel_shape")
+        for (const int64_t value : attribute.ints())
+          if (value < 1)
+            fail(label + " has " + attribute.name() + " " + std::to_string(value) + "; every value must be at least 1");
       if (attribute.has_t()) tensor_data(attribute.t(), label + " attribute '" + attribute.name() + "'");
       for (const auto& tensor : attribute.tensors())
         tensor_data(tensor, label + " attribute '" + attribute.name() + "'");
