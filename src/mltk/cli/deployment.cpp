@@ -9,6 +9,7 @@
 #include "mltk/inference/loaded_model.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -24,17 +25,21 @@ namespace fs = std::filesystem;
 // A hidden sibling of the deployment folder, removed on destruction unless released.
 class StagingFolder {
  public:
+  // mkdir(2) with mode 0777 lets the kernel apply the umask, so a folder to be served gets what any
+  // new folder gets, without umask() calls that would race with other threads creating files.
   explicit StagingFolder(const fs::path& dir) {
-    std::string pattern = (dir.parent_path() / ("." + dir.filename().string() + ".deploy-XXXXXX")).string();
-    if (mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("Cannot write the deployment folder " + dir.string() + ": creating a folder in " +
-                               dir.parent_path().string() + " failed: " + std::strerror(errno));
-    path_ = pattern;
-    // mkdtemp creates the folder for its owner only; a folder to be served gets what any new
-    // folder gets (0777 less the umask).
-    const mode_t umask_bits = ::umask(0);
-    ::umask(umask_bits);
-    fs::permissions(path_, static_cast<fs::perms>(0777 & ~umask_bits));
+    const std::string stem = (dir.parent_path() / ("." + dir.filename().string() + ".deploy-")).string() +
+                             std::to_string(::getpid()) + "-";
+    for (int attempt = 0;; ++attempt) {
+      const std::string candidate = stem + std::to_string(attempt);
+      if (::mkdir(candidate.c_str(), 0777) == 0) {
+        path_ = candidate;
+        return;
+      }
+      if (errno != EEXIST)
+        throw std::runtime_error("Cannot write the deployment folder " + dir.string() + ": creating a folder in " +
+                                 dir.parent_path().string() + " failed: " + std::strerror(errno));
+    }
   }
   ~StagingFolder() {
     std::error_code ignored;
