@@ -4,8 +4,8 @@
 #include "mltk/models/eval_mode.h"
 #include "mltk/runtime/graph_input.h"
 #include "mltk/runtime/runner_factory.h"
-#include "mltk/validate/pixel_inputs.h"
 #include "mltk/validate/agreement_verdict.h"
+#include "mltk/validate/pixel_inputs.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
