@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -68,18 +69,21 @@ Bytes bmp_declaring(int32_t width, int32_t height) {
 
 Bytes text_bytes(const std::string& text) { return Bytes(text.begin(), text.end()); }
 
-// A real 16x16 JPEG from OpenCV's encoder whose start-of-frame then claims width x height.
-Bytes jpeg_declaring(int width, int height) {
+// A real 16x16 JPEG from OpenCV's encoder (progressive when asked) whose start-of-frame then claims
+// width x height.
+Bytes jpeg_declaring(int width, int height, bool progressive = false) {
   Bytes jpeg;
-  cv::imencode(".jpg", cv::Mat(16, 16, CV_8UC3, cv::Scalar(40, 120, 200)), jpeg);
+  cv::imencode(".jpg", cv::Mat(16, 16, CV_8UC3, cv::Scalar(40, 120, 200)), jpeg,
+               {cv::IMWRITE_JPEG_PROGRESSIVE, progressive ? 1 : 0});
+  const uchar start_of_frame = progressive ? 0xC2 : 0xC0;
   for (size_t pos = 2; pos + 8 < jpeg.size(); ++pos) {
-    if (jpeg[pos] == 0xFF && jpeg[pos + 1] == 0xC0) {
+    if (jpeg[pos] == 0xFF && jpeg[pos + 1] == start_of_frame) {
       jpeg[pos + 5] = static_cast<uchar>(height >> 8), jpeg[pos + 6] = static_cast<uchar>(height);
       jpeg[pos + 7] = static_cast<uchar>(width >> 8), jpeg[pos + 8] = static_cast<uchar>(width);
       return jpeg;
     }
   }
-  ADD_FAILURE() << "OpenCV's JPEG has no baseline start-of-frame marker";
+  ADD_FAILURE() << "OpenCV's JPEG has no start-of-frame marker " << int{start_of_frame};
   return jpeg;
 }
 
@@ -89,6 +93,47 @@ Bytes with_stray_bytes_after_first_segment(Bytes jpeg) {
   const size_t first_segment_end = 4 + ((size_t{jpeg[4]} << 8) | jpeg[5]);
   jpeg.insert(jpeg.begin() + static_cast<std::ptrdiff_t>(first_segment_end), {0x84, 0x84, 0xE2, 0x84, 0xF8});
   return jpeg;
+}
+
+// An uncompressed 8-bit grey TIFF (one directory, entries in either byte order, classic or BigTIFF)
+// declaring width x height over a 3-byte strip.
+Bytes tiff_declaring(uint32_t width, uint32_t height, bool big_endian, bool big_tiff) {
+  const auto put = [&](Bytes& bytes, uint64_t value, int length) {
+    for (int i = 0; i < length; ++i)
+      bytes.push_back(static_cast<uchar>(value >> (8 * (big_endian ? length - 1 - i : i))));
+  };
+  const int offset_length = big_tiff ? 8 : 4;
+  Bytes tiff = {big_endian ? uchar{'M'} : uchar{'I'}, big_endian ? uchar{'M'} : uchar{'I'}};
+  put(tiff, big_tiff ? 0x2B : 0x2A, 2);
+  if (big_tiff) put(tiff, 8, 2), put(tiff, 0, 2);
+  put(tiff, big_tiff ? 16 : 8, offset_length);
+  const std::vector<std::pair<uint16_t, uint32_t>> entries = {
+      {256, width}, {257, height}, {258, 8}, {259, 1}, {262, 1}, {273, 0}, {277, 1}, {278, height}, {279, 3}};
+  put(tiff, entries.size(), big_tiff ? 8 : 2);
+  for (const auto& [tag, value] : entries) {
+    put(tiff, tag, 2);
+    put(tiff, 4, 2);  // LONG
+    put(tiff, 1, offset_length);
+    put(tiff, value, 4);
+    if (big_tiff) put(tiff, 0, 4);
+  }
+  put(tiff, 0, offset_length);
+  tiff.insert(tiff.end(), {7, 7, 7});
+  return tiff;
+}
+
+// OpenCV's WebP encoding of a 16x16 image (lossless at quality > 100), its frame then claiming the
+// largest size its bitstream can: 16384 x 16384 for lossless, 16383 x 16383 for lossy.
+Bytes webp_declaring_largest_size(bool lossless) {
+  Bytes webp;
+  cv::imencode(".webp", cv::Mat(16, 16, CV_8UC3, cv::Scalar(40, 120, 200)), webp,
+               {cv::IMWRITE_WEBP_QUALITY, lossless ? 101 : 80});
+  if (lossless) {
+    webp[21] = 0xFF, webp[22] = 0xFF, webp[23] = 0xFF, webp[24] = static_cast<uchar>((webp[24] & 0xF0) | 0x0F);
+  } else {
+    webp[26] = 0xFF, webp[27] = 0x3F, webp[28] = 0xFF, webp[29] = 0x3F;
+  }
+  return webp;
 }
 
 bool refused_for_size(const data::DecodedImage& image, const std::string& size) {
@@ -119,6 +164,25 @@ TEST(HostileImage, BmpAndPnmDeclaringGiantSizesAreRefused) {
   EXPECT_TRUE(refused_for_size(data::decode_image(text_bytes("P5 99999999999999999999 2 255 ")), "2147483648 x 2"));
 }
 
+TEST(HostileImage, TiffAndWebpDeclaringGiantSizesAreRefused) {
+  // Found by the image fuzz target: OpenCV allocates a TIFF's whole image (here 2.7 GB) before
+  // reading its few bytes of strip data.
+  for (bool big_endian : {false, true})
+    for (bool big_tiff : {false, true}) {
+      const auto image = data::decode_image(tiff_declaring(30000, 30000, big_endian, big_tiff));
+      EXPECT_TRUE(refused_for_size(image, "30000 x 30000")) << image.error << " big-endian " << big_endian
+                                                           << " BigTIFF " << big_tiff;
+    }
+  // The same header at a small size is OpenCV's to decode: the parser must not refuse real files.
+  const auto small_tiff = data::decode_image(tiff_declaring(3, 1, false, false));
+  ASSERT_TRUE(small_tiff.ok()) << small_tiff.error;
+  EXPECT_EQ(small_tiff.rgb.cols, 3);
+  for (bool lossless : {false, true}) {
+    const auto image = data::decode_image(webp_declaring_largest_size(lossless));
+    EXPECT_TRUE(refused_for_size(image, lossless ? "16384 x 16384" : "16383 x 16383")) << image.error;
+  }
+}
+
 TEST(HostileImage, JpegDeclaringAGiantSizeIsRefusedAtTheSizeItWouldBeDecodedAt) {
   const Bytes jpeg = jpeg_declaring(60000, 60000);
   EXPECT_TRUE(refused_for_size(data::decode_image(jpeg), "60000 x 60000"));
@@ -128,6 +192,28 @@ TEST(HostileImage, JpegDeclaringAGiantSizeIsRefusedAtTheSizeItWouldBeDecodedAt) 
   const auto region = data::decode_jpeg_region(jpeg, 1, cv::Rect(0, 0, 20000, 20000));
   EXPECT_NE(region.error.find("pixels, more than the 67108864"), std::string::npos) << region.error;
   EXPECT_TRUE(region.rgb.empty());
+}
+
+TEST(HostileImage, ProgressiveJpegWhoseCoefficientsWouldNotFitIsRefusedAtAnyReduction) {
+  // Found by the image fuzz target: a 545-byte progressive JPEG declaring 30000 x 30000 pixels made
+  // libjpeg allocate 2.7 GB of coefficients, although decoding at 1/8 gives 3750 x 3750 pixels.
+  const Bytes progressive = jpeg_declaring(30000, 30000, true);
+  for (int min_short_side : {0, 256}) {
+    const auto image = data::decode_image(progressive, min_short_side);
+    EXPECT_NE(image.error.find("30000 x 30000 pixels in several scans (progressive JPEG)"), std::string::npos)
+        << image.error;
+    EXPECT_NE(image.error.find("more than the 512 MiB allowed"), std::string::npos) << image.error;
+  }
+  const auto region = data::decode_jpeg_region(progressive, 8, cv::Rect(0, 0, 100, 100));
+  EXPECT_NE(region.error.find("progressive JPEG"), std::string::npos) << region.error;
+  // The same size in one scan decodes row by row and only meets the pixel limit.
+  EXPECT_EQ(data::decode_image(jpeg_declaring(30000, 30000), 256).error.find("several scans"), std::string::npos);
+  // A progressive JPEG whose buffer fits is not refused for it (its missing data is another matter).
+  EXPECT_EQ(data::decode_image(jpeg_declaring(4000, 3000, true), 256).error.find("several scans"), std::string::npos);
+  // And a real one decodes to its pixels.
+  const auto small = data::decode_image(jpeg_declaring(16, 16, true));
+  ASSERT_TRUE(small.ok()) << small.error;
+  EXPECT_EQ(small.rgb.cols, 16);
 }
 
 TEST(HostileImage, JpegSizeIsReadAsLibjpegReadsTheHeader) {

@@ -80,6 +80,55 @@ std::optional<DeclaredSize> pnm_size(const std::vector<uchar>& bytes) {
   return DeclaredSize{numbers[0], numbers[1]};
 }
 
+// TIFF (classic and BigTIFF, either byte order): ImageWidth (256) and ImageLength (257) of the
+// first directory, the page OpenCV decodes. Tiled files also declare a tile size (322, 323), which
+// OpenCV allocates as one buffer, so the larger of the two is what counts.
+std::optional<DeclaredSize> tiff_size(const std::vector<uchar>& bytes) {
+  if (bytes.size() < 16) return std::nullopt;
+  const bool little = bytes[0] == 'I' && bytes[1] == 'I';
+  if (!little && !(bytes[0] == 'M' && bytes[1] == 'M')) return std::nullopt;
+  const auto read = [&](size_t at, int length) -> uint64_t {
+    uint64_t value = 0;
+    for (int i = 0; i < length; ++i) value |= uint64_t{bytes[at + (little ? i : length - 1 - i)]} << (8 * i);
+    return value;
+  };
+  const bool big_tiff = read(2, 2) == 0x2B;
+  const int offset_length = big_tiff ? 8 : 4, count_length = big_tiff ? 8 : 2, entry_length = big_tiff ? 20 : 12;
+  const uint64_t directory = read(big_tiff ? 8 : 4, offset_length);
+  if (directory > bytes.size() || bytes.size() - directory < static_cast<uint64_t>(count_length)) return std::nullopt;
+  const uint64_t entries = std::min<uint64_t>(read(directory, count_length),
+                                              (bytes.size() - directory - count_length) / entry_length);
+  DeclaredSize image, tile;
+  for (uint64_t i = 0; i < entries; ++i) {
+    const size_t entry = directory + count_length + i * entry_length;
+    const uint64_t tag = read(entry, 2), type = read(entry + 2, 2);
+    const size_t value_at = entry + 4 + offset_length;
+    // SHORT, LONG and LONG8 values sit inside the entry, at its start whatever the byte order.
+    const uint64_t value = type == 3 ? read(value_at, 2) : type == 4 ? read(value_at, 4) : type == 16 ? read(value_at, 8) : 0;
+    if (tag == 256) image.width = value;
+    if (tag == 257) image.height = value;
+    if (tag == 322) tile.width = value;
+    if (tag == 323) tile.height = value;
+  }
+  return tile.pixels() > image.pixels() ? tile : image;
+}
+
+// WebP: the canvas of an extended file (VP8X, 24-bit sizes minus one), else the frame of a lossy
+// (VP8, 14 bits) or lossless (VP8L, 14 bits minus one) bitstream.
+std::optional<DeclaredSize> webp_size(const std::vector<uchar>& bytes) {
+  if (bytes.size() < 30 || !starts_with(bytes, {'R', 'I', 'F', 'F'}) || !starts_with(bytes, {'W', 'E', 'B', 'P'}, 8))
+    return std::nullopt;
+  if (starts_with(bytes, {'V', 'P', '8', 'X'}, 12))
+    return DeclaredSize{little_endian(bytes, 24, 3) + uint64_t{1}, little_endian(bytes, 27, 3) + uint64_t{1}};
+  if (starts_with(bytes, {'V', 'P', '8', ' '}, 12))
+    return DeclaredSize{little_endian(bytes, 26, 2) & 0x3FFFu, little_endian(bytes, 28, 2) & 0x3FFFu};
+  if (starts_with(bytes, {'V', 'P', '8', 'L'}, 12)) {
+    const uint32_t bits = little_endian(bytes, 21, 4);
+    return DeclaredSize{(bits & 0x3FFFu) + uint64_t{1}, ((bits >> 14) & 0x3FFFu) + uint64_t{1}};
+  }
+  return std::nullopt;
+}
+
 // The formats the dataset tools list (data::has_image_extension), by the signatures OpenCV's own
 // decoders check. Everything else is refused before OpenCV sees it: Debian's OpenCV also carries
 // decoders such as GDCM's DICOM reader, which aborts the process on some malformed files. A DICOM
@@ -140,13 +189,47 @@ struct JpegDecompressor {
   JpegDecompressor& operator=(const JpegDecompressor&) = delete;
 };
 
+// What jpeg_read_header tells of a JPEG before any pixel is decoded.
+struct JpegHeader {
+  ImageSize size;
+  // The whole-image DCT coefficient buffer libjpeg allocates before decoding a file of several
+  // scans (progressive, or one component per scan), at full size whatever the DCT scaling: two
+  // bytes per coefficient, 64 per block. Zero for single-scan files, which decode row by row.
+  uint64_t buffered_coefficient_bytes = 0;
+};
+
 // libjpeg's own reading of the header, which skips what it tolerates (stray bytes before a marker,
 // fill bytes, restart markers), so the size is the one every decoder of the file will use. Kept
 // free of local objects with destructors, because an error longjmps out of it.
-void read_jpeg_header_size(jpeg_decompress_struct& info, const std::vector<uchar>& bytes, ImageSize& size) {
+void read_jpeg_header(jpeg_decompress_struct& info, const std::vector<uchar>& bytes, JpegHeader& header) {
   jpeg_mem_src(&info, bytes.data(), static_cast<unsigned long>(bytes.size()));
   if (jpeg_read_header(&info, TRUE) != JPEG_HEADER_OK) return;
-  size = {static_cast<int>(info.image_width), static_cast<int>(info.image_height)};
+  header.size = {static_cast<int>(info.image_width), static_cast<int>(info.image_height)};
+  // libjpeg decides the same way (jdinput.c): several scans need the whole-image buffer.
+  if (!info.progressive_mode && info.comps_in_scan >= info.num_components) return;
+  const auto round_up = [](uint64_t value, uint64_t multiple) { return (value + multiple - 1) / multiple * multiple; };
+  for (int component = 0; component < info.num_components; ++component) {
+    const jpeg_component_info& c = info.comp_info[component];
+    header.buffered_coefficient_bytes += round_up(c.width_in_blocks, static_cast<uint64_t>(c.h_samp_factor)) *
+                                         round_up(c.height_in_blocks, static_cast<uint64_t>(c.v_samp_factor)) *
+                                         DCTSIZE2 * sizeof(JCOEF);
+  }
+}
+
+std::optional<JpegHeader> jpeg_header(const std::vector<uchar>& bytes) {
+  if (bytes.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return std::nullopt;
+  JpegDecompressor jpeg;
+  JpegHeader header;
+  if (!setjmp(jpeg.errors.jump)) read_jpeg_header(jpeg.info, bytes, header);
+  if (header.size.width <= 0 || header.size.height <= 0) return std::nullopt;
+  return header;
+}
+
+std::string too_many_coefficients(const JpegHeader& header) {
+  return "the image declares " + std::to_string(header.size.width) + " x " + std::to_string(header.size.height) +
+         " pixels in several scans (progressive JPEG), whose decoding needs " +
+         std::to_string(header.buffered_coefficient_bytes >> 20) + " MiB of DCT coefficients, more than the " +
+         std::to_string(kMaxJpegCoefficientBytes >> 20) + " MiB allowed";
 }
 
 // The libjpeg calls of decode_jpeg_region. Kept free of local objects with destructors, because
@@ -210,12 +293,8 @@ FileBytes read_file_bytes(const std::string& path) {
 }
 
 std::optional<ImageSize> jpeg_size(const std::vector<uchar>& bytes) {
-  if (bytes.size() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8) return std::nullopt;
-  JpegDecompressor jpeg;
-  ImageSize size;
-  if (!setjmp(jpeg.errors.jump)) read_jpeg_header_size(jpeg.info, bytes, size);
-  if (size.width <= 0 || size.height <= 0) return std::nullopt;
-  return size;
+  if (const auto header = jpeg_header(bytes)) return header->size;
+  return std::nullopt;
 }
 
 ImageSize reduced_size(ImageSize full, int reduction) {
@@ -242,12 +321,14 @@ DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side) {
   if (!is_supported_format(bytes)) return {{}, "not a JPEG, PNG, BMP, WebP, TIFF or PNM image"};
   int factor = 1;
   std::optional<DeclaredSize> declared;
-  if (const auto size = jpeg_size(bytes)) {
-    factor = reduced_decode_factor(size->width, size->height, min_short_side);
-    const ImageSize decoded = reduced_size(*size, factor);
+  if (const auto header = jpeg_header(bytes)) {
+    if (header->buffered_coefficient_bytes > kMaxJpegCoefficientBytes) return {{}, too_many_coefficients(*header)};
+    factor = reduced_decode_factor(header->size.width, header->size.height, min_short_side);
+    const ImageSize decoded = reduced_size(header->size, factor);
     declared = DeclaredSize{static_cast<uint64_t>(decoded.width), static_cast<uint64_t>(decoded.height)};
-  } else if (!(declared = png_size(bytes)) && !(declared = bmp_size(bytes))) {
-    declared = pnm_size(bytes);
+  } else {
+    for (const auto header_size : {png_size, bmp_size, pnm_size, tiff_size, webp_size})
+      if ((declared = header_size(bytes))) break;
   }
   if (declared && declared->pixels() > static_cast<uint64_t>(kMaxDecodedPixels)) return {{}, too_many_pixels(*declared)};
   // PIL ignores EXIF orientation, so torchvision-trained models saw unrotated pixels; do the same.
@@ -265,6 +346,8 @@ DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side) {
 }
 
 DecodedImage decode_jpeg_region(const std::vector<uchar>& bytes, int reduction, const cv::Rect& region) {
+  if (const auto header = jpeg_header(bytes); header && header->buffered_coefficient_bytes > kMaxJpegCoefficientBytes)
+    return {{}, too_many_coefficients(*header)};
   DecodedImage image;
   JpegDecompressor jpeg;
   if (setjmp(jpeg.errors.jump)) return {{}, std::string("libjpeg could not decode it: ") + jpeg.errors.message};

@@ -28,8 +28,9 @@ FileBytes read_file_bytes(const std::string& path);
 // Decodes `path` to RGB. When `min_short_side` > 0 and the file is a JPEG much larger than that,
 // libjpeg's DCT scaling decodes at 1/2, 1/4 or 1/8 size, the largest reduction whose short side
 // stays >= min_short_side. EXIF orientation is ignored, as PIL (and so torchvision) does. Images
-// whose header (JPEG, PNG, BMP, PNM) declares more than kMaxDecodedPixels after that reduction
-// fail with a reason naming their size.
+// whose header (JPEG, PNG, BMP, PNM, TIFF, WebP) declares more than kMaxDecodedPixels after that reduction,
+// and JPEGs whose coefficient buffer would exceed kMaxJpegCoefficientBytes, fail with a reason
+// naming their size.
 DecodedImage decode_image(const std::string& path, int min_short_side = 0);
 // The same for a file already read into memory.
 DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side = 0);
@@ -48,6 +49,12 @@ std::optional<ImageSize> jpeg_size(const std::vector<uchar>& bytes);
 // would otherwise make OpenCV allocate up to its own limit of 2^30 pixels (3 GiB) per image.
 inline constexpr int64_t kMaxDecodedPixels = int64_t{1} << 26;
 
+// The most memory the DCT coefficients of a JPEG of several scans (progressive, or one component per
+// scan) may take: libjpeg buffers them for the whole image before producing a row, at full size even
+// when decoding at 1/8, so a 545-byte progressive file declaring 30000 x 30000 pixels would take
+// 2.7 GB. 512 MiB allows 4:2:0 progressive photos of up to about 178 megapixels.
+inline constexpr uint64_t kMaxJpegCoefficientBytes = uint64_t{512} << 20;
+
 // A JPEG's size when decoded at 1/reduction (libjpeg rounds scaled sizes up).
 ImageSize reduced_size(ImageSize full, int reduction);
 
@@ -55,7 +62,8 @@ ImageSize reduced_size(ImageSize full, int reduction);
 // the coordinates of that reduced image): rows below the region are never decoded, and rows above
 // it and columns beside it are only entropy-decoded, skipping the inverse DCT and colour
 // conversion. Fails (with a reason) on files libjpeg rejects, on CMYK JPEGs, which OpenCV
-// decodes instead, and on regions of more than kMaxDecodedPixels.
+// decodes instead, on regions of more than kMaxDecodedPixels and on JPEGs whose coefficient buffer
+// would exceed kMaxJpegCoefficientBytes.
 DecodedImage decode_jpeg_region(const std::vector<uchar>& bytes, int reduction, const cv::Rect& region);
 
 }  // namespace mltk::data
