@@ -103,8 +103,12 @@ std::optional<DeclaredSize> tiff_size(const std::vector<uchar>& bytes) {
     const size_t entry = directory + count_length + i * entry_length;
     const uint64_t tag = read(entry, 2), type = read(entry + 2, 2);
     const size_t value_at = entry + 4 + offset_length;
-    // SHORT, LONG and LONG8 values sit inside the entry, at its start whatever the byte order.
-    const uint64_t value = type == 3 ? read(value_at, 2) : type == 4 ? read(value_at, 4) : type == 16 ? read(value_at, 8) : 0;
+    // SHORT, LONG and (BigTIFF only, whose entries have room for it) LONG8 values sit inside the
+    // entry, at the start of its value field whatever the byte order.
+    const uint64_t value = type == 3                ? read(value_at, 2)
+                           : type == 4              ? read(value_at, 4)
+                           : type == 16 && big_tiff ? read(value_at, 8)
+                                                    : 0;
     if (tag == 256) image.width = value;
     if (tag == 257) image.height = value;
     if (tag == 322) tile.width = value;
