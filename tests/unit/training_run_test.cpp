@@ -178,6 +178,9 @@ TEST_F(TrainingRun, SigtermSavesLastCheckpointLikeCtrlC) {
   EXPECT_NE(output.find("Training interrupted by SIGTERM"), std::string::npos) << output;
   const auto last = checkpoint::load_checkpoint(runs + "/shapes_custom_fold_0/weights/last.pt");
   EXPECT_EQ(last.extras.count("interrupted_during_epoch"), 1U);
+  // What ml-report reads to leave the run out of a summary until it is resumed.
+  const auto state = nlohmann::json::parse(read_file(runs + "/shapes_custom_fold_0/run_state.json"));
+  EXPECT_EQ(state["state"], "interrupted") << state.dump();
 }
 
 TEST_F(TrainingRun, BadInputIsReportedClearly) {

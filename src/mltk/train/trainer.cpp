@@ -17,6 +17,7 @@
 #include "mltk/train/metric_tracker.h"
 #include "mltk/train/optimizer.h"
 #include "mltk/train/progress.h"
+#include "mltk/train/run_state.h"
 #include "mltk/train/scheduler.h"
 #include "mltk/train/training_state.h"
 
@@ -128,6 +129,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
   status.config = config;
   status.class_names = class_names;
   const auto report_progress = [&] {
+    write_run_state(status);
     if (options.on_progress) options.on_progress(status);
   };
   log::add_file(folder.log_file());
