@@ -5,6 +5,7 @@
 #include "mltk/inference/evaluate_split.h"
 #include "mltk/inference/image_predictions.h"
 #include "mltk/inference/loaded_model.h"
+#include "mltk/inference/report.h"
 #include "mltk/pipeline/dataset.h"
 #include "mltk/report/evaluation_page.h"
 #include "mltk/runtime/onnx_model_checks.h"
@@ -39,7 +40,7 @@ std::string checkpoint_for(const InferenceFlags& flags) {
 
 std::string default_report_path(const InferenceFlags& flags, const std::string& checkpoint_path) {
   if (!flags.onnx_path.empty()) return fs::path(flags.onnx_path).replace_extension(".onnx_test_report.json").string();
-  return fs::path(checkpoint_path).replace_extension(".test_report.json").string();
+  return inference::test_report_path(checkpoint_path);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "mltk/common/logging.h"
 #include "mltk/common/sha256.h"
 #include "mltk/inference/loaded_model.h"
+#include "mltk/inference/report.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,7 +124,7 @@ std::optional<validate::ExportValidation> deploy_checkpoint(const DeployRequest&
   facts.eval_resize = inference::checkpoint_config(checkpoint, request.checkpoint_path).resolved_eval_resize();
   facts.opset = settings.opset;
   facts.validation = validation ? &*validation : nullptr;
-  facts.test_accuracy = test_accuracy_beside(request.checkpoint_path);
+  facts.test_accuracy = inference::test_accuracy_beside(request.checkpoint_path);
   facts.model_sha256 = sha256_hex_of_file(model_path.string());
   facts.ort_web_version = sources.ort_web_version;
   const auto model = model_json(facts);

@@ -1,18 +1,13 @@
 #include "mltk/cli/model_card.h"
 
-#include "mltk/common/logging.h"
 #include "mltk/onnx_export/embedded_preprocessing.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <filesystem>
-#include <fstream>
-
 namespace mltk::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 json validation_json(const validate::ExportValidation& validation) {
@@ -145,20 +140,6 @@ probabilities may differ from `ml-inference`'s in the third decimal on some phot
       fmt::arg("sha", model.at("model_sha256").get<std::string>()),
       fmt::arg("mltk", model.at("versions").at("mltk").get<std::string>()),
       fmt::arg("ort", model.at("versions").at("onnxruntime_web").get<std::string>()));
-}
-
-std::optional<double> test_accuracy_beside(const std::string& checkpoint_path) {
-  const fs::path report = fs::path(checkpoint_path).replace_extension(".test_report.json");
-  if (!fs::is_regular_file(report)) return std::nullopt;
-  try {
-    const auto accuracy = json::parse(std::ifstream(report)).at("accuracy");
-    if (accuracy.is_number()) return accuracy.get<double>();
-  } catch (const json::exception& e) {
-    log::warning("{} cannot be read ({}); the model card leaves the test accuracy out", report.string(), e.what());
-    return std::nullopt;
-  }
-  log::warning("{} holds no accuracy; the model card leaves it out", report.string());
-  return std::nullopt;
 }
 
 }  // namespace mltk::cli

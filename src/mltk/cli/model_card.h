@@ -30,8 +30,4 @@ nlohmann::json model_json(const DeploymentFacts& facts);
 // README.md: what the model is, how it was checked, how to serve and call it, and the files.
 std::string model_card(const nlohmann::json& model);
 
-// The accuracy in <checkpoint stem>.test_report.json beside the checkpoint (ml-inference's report),
-// when that file exists and holds one.
-std::optional<double> test_accuracy_beside(const std::string& checkpoint_path);
-
 }  // namespace mltk::cli

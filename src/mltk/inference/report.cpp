@@ -1,8 +1,12 @@
 #include "mltk/inference/report.h"
 
+#include "mltk/common/logging.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 namespace mltk::inference {
 
@@ -81,6 +85,24 @@ std::string format_report(const ClassificationReport& report) {
     text += "\n";
   }
   return text;
+}
+
+std::string test_report_path(const std::string& checkpoint_path) {
+  return std::filesystem::path(checkpoint_path).replace_extension(".test_report.json").string();
+}
+
+std::optional<double> test_accuracy_beside(const std::string& checkpoint_path) {
+  const std::string report = test_report_path(checkpoint_path);
+  if (!std::filesystem::is_regular_file(report)) return std::nullopt;
+  try {
+    const auto accuracy = nlohmann::json::parse(std::ifstream(report)).at("accuracy");
+    if (accuracy.is_number()) return accuracy.get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    log::warning("{} cannot be read ({}); its test accuracy is left out", report, e.what());
+    return std::nullopt;
+  }
+  log::warning("{} holds no accuracy; it is left out", report);
+  return std::nullopt;
 }
 
 }  // namespace mltk::inference

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,5 +31,11 @@ ClassificationReport make_report(const std::vector<int64_t>& labels, const std::
 nlohmann::json to_json(const ClassificationReport& report);
 // A table for the console: per-class scores, then the confusion matrix.
 std::string format_report(const ClassificationReport& report);
+
+// ml-inference's report beside a checkpoint: <checkpoint stem>.test_report.json.
+std::string test_report_path(const std::string& checkpoint_path);
+// The accuracy in that report, when the file exists and holds one; a file that cannot be read is
+// logged as a warning and gives nullopt, as the callers (model card, ml-report) can do without it.
+std::optional<double> test_accuracy_beside(const std::string& checkpoint_path);
 
 }  // namespace mltk::inference
