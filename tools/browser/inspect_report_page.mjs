@@ -1,7 +1,8 @@
 // Opens an mltk report page from the file system in headless chromium, with every network request
 // refused, and prints as one JSON line what the tests compare against their oracles: the problems
 // seen (console errors and warnings, page errors, network requests), the values held by each
-// chart, the confusion matrix as rendered, the thumbnails as decoded. Saves a full-page screenshot.
+// chart, the confusion matrix as rendered, the thumbnails as decoded, the cells of the validation
+// table. Saves a full-page screenshot.
 //
 //   node inspect_report_page.mjs PAGE.html SCREENSHOT.png
 import path from "node:path";
@@ -46,7 +47,10 @@ try {
       height: image.naturalHeight,
     }));
     const notice = document.querySelector(".notice");
-    return { title: document.title, charts, confusion, thumbnails, notice: notice ? notice.textContent : null };
+    const validation = Array.from(document.querySelectorAll("#validation-batches tr"))
+      .slice(1)
+      .map((row) => Array.from(row.cells).map((cell) => cell.textContent));
+    return { title: document.title, charts, confusion, thumbnails, validation, notice: notice ? notice.textContent : null };
   });
   await page.screenshot({ path: screenshotPath, fullPage: true });
   console.log(JSON.stringify({ problems, ...seen }));

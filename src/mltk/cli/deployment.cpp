@@ -8,6 +8,7 @@
 #include "mltk/common/sha256.h"
 #include "mltk/inference/loaded_model.h"
 #include "mltk/inference/report.h"
+#include "mltk/report/validation_page.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,8 +115,9 @@ std::optional<validate::ExportValidation> deploy_checkpoint(const DeployRequest&
       run_checkpoint_job({request.checkpoint_path, model_path.string(), false, request.detailed}, deployed);
   if (validation && validation->status == validate::Status::Fail)
     throw std::runtime_error("The exported model failed validation, so " + dir.string() + " was not written");
-  // model.json carries its verdict and metrics; the report itself names the temporary folder.
+  // model.json carries its verdict and metrics; the report and its page name the temporary folder.
   if (validation) fs::remove(validation->report_path);
+  fs::remove(report::validation_page_path(model_path.string()));
 
   const auto checkpoint = checkpoint::load_checkpoint(request.checkpoint_path);
   DeploymentFacts facts;

@@ -8,6 +8,8 @@
 #include "mltk/onnx_export/exporter.h"
 #include "mltk/onnx_export/static_quantization.h"
 #include "mltk/pipeline/model_builder.h"
+#include "mltk/report/run_page.h"
+#include "mltk/report/validation_page.h"
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -193,6 +195,27 @@ void record_quantized_verdict(const std::string& onnx_path, const validate::Expo
   onnx_export::update_onnx_metadata(onnx_path, {{kQuantizationVerdictMetadataKey, verdict.dump()}});
 }
 
+// A checkpoint in a run folder (runs/<run>/weights/) gets the validation added to its run's page;
+// any other gets <onnx stem>.validation.html beside the file. A page that cannot be written is only a
+// warning: the JSON report holds the same facts.
+void publish_validation_page(const validate::ExportValidation& validation, const std::string& checkpoint_path,
+                             bool detailed) {
+  const fs::path weights = fs::absolute(checkpoint_path).parent_path();
+  const std::string run_page = report::run_page_path(train::RunFolder{weights.parent_path().string()});
+  try {
+    if (weights.filename() == "weights" && fs::is_regular_file(run_page)) {
+      report::add_validation_to_run_page(run_page, validation);
+      step(detailed, "Validation added to the run page: {}", run_page);
+    } else {
+      const std::string page = report::validation_page_path(validation.onnx_path);
+      report::write_page(page, report::validation_page(validation));
+      step(detailed, "Validation page: {}", page);
+    }
+  } catch (const std::exception& error) {
+    log::warning("The validation page was not written: {}", error.what());
+  }
+}
+
 validate::ExportValidation validate_file(models::ClassifierImpl& model, const checkpoint::Checkpoint& checkpoint,
                                          const CheckpointJob& job, const ExportSettings& settings) {
   step(job.detailed, "Validating ONNX export...");
@@ -213,6 +236,7 @@ validate::ExportValidation validate_file(models::ClassifierImpl& model, const ch
   options.quantized = quantized;
   auto validation = validate::validate_export(model, job.onnx_path, options);
   log_validation(validation, job.detailed);
+  publish_validation_page(validation, job.checkpoint_path, job.detailed);
   if (quantized && !job.validate_only) record_quantized_verdict(job.onnx_path, validation);
   return validation;
 }

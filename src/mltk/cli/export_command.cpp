@@ -5,13 +5,15 @@
 #include "mltk/cli/deployment.h"
 #include "mltk/common/logging.h"
 #include "mltk/onnx_export/convert_graph.h"
+#include "mltk/report/run_comparison.h"
 #include "mltk/runtime/runner_factory.h"
 
 #include <fmt/format.h>
 #include <glob.h>
 
+#include <algorithm>
 #include <filesystem>
-
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -41,6 +43,29 @@ std::vector<std::string> expand_pattern(const std::string& pattern) {
     throw std::runtime_error("Cannot expand --pattern \"" + pattern + "\" (glob error " + std::to_string(result) + ")");
   if (paths.empty()) throw std::runtime_error("No checkpoints match --pattern \"" + pattern + "\"");
   return paths;
+}
+
+// The best validation accuracy of each checkpoint's run (the folder holding its weights/ folder, read
+// from its metrics.json), so that a batch over the folds of a cross-validation shows which is best.
+void log_best_val_accuracies(const std::vector<std::string>& checkpoint_paths) {
+  std::vector<report::RunSummary> runs;
+  std::set<std::string> seen;
+  for (const auto& path : checkpoint_paths) {
+    const fs::path weights = fs::absolute(path).parent_path();
+    if (weights.filename() != "weights" || !seen.insert(weights.string()).second) continue;
+    auto run = report::summarise_run(weights.parent_path().string());
+    if (run.best_epoch) runs.push_back(std::move(run));
+  }
+  if (runs.empty()) return;
+  const auto best = std::max_element(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
+    return a.best_val_accuracy < b.best_val_accuracy;
+  });
+  size_t width = 0;
+  for (const auto& run : runs) width = std::max(width, run.name.size());
+  log::info("Best validation accuracy of each run (from its metrics.json):");
+  for (auto run = runs.begin(); run != runs.end(); ++run)
+    log::info("  {:<{}}  {:.4f} at epoch {}{}", run->name, width, run->best_val_accuracy, *run->best_epoch,
+              run == best ? "  <- highest" : "");
 }
 
 int run_single(const ExportFlags& flags) {
@@ -79,6 +104,7 @@ int run_batch(const ExportFlags& flags) {
       log::error("✗ {}", naming(paths[i], message_of(e)));
     }
   }
+  log_best_val_accuracies(paths);
   const char* what = flags.validate_only ? "validated" : "exported";
   if (done == total) {
     log::success("✓ Successfully {} {}/{} models", what, done, total);

@@ -13,6 +13,7 @@ h2 { font-size: 17px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 1
 h3 { font-size: 14px; margin: 16px 0 6px; }
 .subtitle { margin: 4px 0 0; color: var(--muted); }
 main { padding: 4px 28px 40px; max-width: 1240px; }
+.verdict { color: #fff; font-weight: 700; padding: 1px 8px; border-radius: 4px; letter-spacing: 0.03em; }
 .notice { background: #fef3c7; border: 1px solid #f59e0b; padding: 8px 12px; border-radius: 6px; margin-top: 16px; }
 .facts { display: flex; flex-wrap: wrap; gap: 10px; margin: 16px 0 4px; }
 .fact { border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; min-width: 150px; background: var(--panel); }
@@ -23,8 +24,10 @@ main { padding: 4px 28px 40px; max-width: 1240px; }
 table { border-collapse: collapse; margin: 6px 0; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: right; }
 th { background: var(--panel); font-weight: 600; }
-th:first-child, td.name { text-align: left; }
+th:first-child, th.name, td.name { text-align: left; }
+#validation-batches td:not(.why), #runs td:not(.note) { white-space: nowrap; }
 tr.best td { background: #dcfce7; font-weight: 600; }
+tr.left-out td { color: var(--muted); }
 tr.resumed td:first-child::after { content: " ↻"; color: var(--muted); }
 details { margin: 8px 0; }
 summary { cursor: pointer; color: var(--accent); }
@@ -51,7 +54,10 @@ const std::string& page_script() {
   window.mltkData = data;
   window.mltkCharts = {};
   if (typeof uPlot === "undefined" || !Array.isArray(data.charts)) return;
-  const colors = ["#2563eb", "#ea580c", "#16a34a", "#9333ea"];
+  // Enough distinct colours for a ten-fold comparison page, one line per run.
+  // Green comes last: it is the colour of the best-epoch marker.
+  const colors = ["#2563eb", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#ca8a04", "#db2777", "#4b5563", "#65a30d",
+                  "#16a34a"];
   const markerStyle = {
     best: { color: "#16a34a", dash: [] },
     resumed: { color: "#6b7280", dash: [6, 4] },
