@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
       "ml-inference wrote one), prints a table of the best validation accuracy per run with its mean and\n"
       "standard deviation and the test accuracies, names the fold to deploy (the highest best validation\n"
       "accuracy), and writes one HTML page with the curves of every run overlaid.\n"
-      "Missing folds (gaps in the _fold_<k> numbering), unreadable and unfinished runs are listed with\n"
-      "the reason and left out of the summary.\n\n"
+      "Unreadable and unfinished runs are listed with the reason and left out of the summary; with a\n"
+      "pattern, so are the folds of the split (data.num_folds in the runs' config.yaml) that no folder\n"
+      "matches.\n\n"
       "Example: ml-report --runs \"runs/hymenoptera_base_fold_*\""};
   std::vector<std::string> patterns;
   std::string output_path;
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
   return cli::run(app, common, argc, argv, [&]() -> int {
     const auto folders = report::match_run_folders(patterns);
     log::info("Comparing {} run folder{}", folders.size(), folders.size() == 1 ? "" : "s");
-    const auto comparison = report::compare_runs(folders);
+    const auto comparison = report::compare_runs(folders, report::has_wildcard(patterns));
     std::cout << report::comparison_table(comparison) << std::flush;
     const std::string page_path = output_path.empty() ? report::default_comparison_page_path(folders) : output_path;
     const size_t bytes =

@@ -321,6 +321,22 @@ TEST_F(ReportPage, ComparisonBadInputIsReportedClearly) {
   EXPECT_EQ(testkit::run_tool("ml-report", {}).exit_code, 2);
 }
 
+// The split's number of folds (data.num_folds: 4 in the runs' config.yaml) tells which folds a pattern
+// should have matched; folders named one by one are a choice, not a gap.
+TEST_F(ReportPage, MissingFoldsComeFromTheSplitsNumberOfFolds) {
+  prepare_folds();
+  const auto patterned = testkit::run_tool("ml-report", {"--runs", dir_->file("cv/shapes_custom_fold_[01]"),
+                                                         "--output_path", dir_->file("cv/two.html")});
+  ASSERT_EQ(patterned.exit_code, 0) << patterned.err;
+  for (const char* fold : {"shapes_custom_fold_2", "shapes_custom_fold_3"})
+    EXPECT_NE(line_of(patterned.out, fold).find("missing"), std::string::npos) << patterned.out;
+  EXPECT_EQ(line_of(patterned.out, "shapes_custom_fold_4"), "") << patterned.out;
+  const auto listed = testkit::run_tool("ml-report", {"--runs", cv_folder(0), cv_folder(3), "--output_path",
+                                                      dir_->file("cv/listed.html")});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out.find("missing"), std::string::npos) << listed.out;
+}
+
 // ml-export --pattern over the folds says which checkpoint's run has the highest best validation
 // accuracy, read from its metrics.csv's twin.
 TEST_F(ReportPage, ExportPatternPrintsEachRunsBestValidationAccuracy) {

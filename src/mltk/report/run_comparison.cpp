@@ -1,5 +1,6 @@
 #include "mltk/report/run_comparison.h"
 
+#include "mltk/config/config.h"
 #include "mltk/inference/report.h"
 #include "mltk/report/chart_library.h"
 #include "mltk/report/html.h"
@@ -67,8 +68,24 @@ std::optional<MeanAndDeviation> mean_and_deviation(const std::vector<double>& va
   return result;
 }
 
-// Folds absent from a numbered series (runs named <prefix>_fold_<k>, all with one prefix).
-std::vector<std::string> missing_folds(const std::vector<RunSummary>& runs) {
+// The number of folds the runs' split was made with (data.num_folds of a config.yaml they hold), 0
+// when no configuration reads.
+int configured_folds(const std::vector<std::string>& folders) {
+  for (const auto& folder : folders) {
+    const std::string path = train::RunFolder{folder}.config_file();
+    if (!fs::is_regular_file(path)) continue;
+    try {
+      return config::load_config(path).data.num_folds;
+    } catch (const std::exception&) {
+      continue;  // an old or edited configuration: another run's may read
+    }
+  }
+  return 0;
+}
+
+// Folds absent from a numbered series (runs named <prefix>_fold_<k>, all with one prefix): below
+// the split's number of folds, or below the highest fold present when no configuration reads.
+std::vector<std::string> missing_folds(const std::vector<RunSummary>& runs, const std::vector<std::string>& folders) {
   static const std::regex numbered("^(.*_fold_)([0-9]+)$");
   std::string prefix;
   std::set<int> present;
@@ -81,7 +98,8 @@ std::vector<std::string> missing_folds(const std::vector<RunSummary>& runs) {
   }
   std::vector<std::string> missing;
   if (present.empty()) return missing;
-  for (int fold = 0; fold < *present.rbegin(); ++fold)
+  const int folds = std::max(configured_folds(folders), *present.rbegin() + 1);
+  for (int fold = 0; fold < folds; ++fold)
     if (!present.count(fold)) missing.push_back(prefix + std::to_string(fold));
   return missing;
 }
@@ -166,6 +184,11 @@ std::string runs_table_html(const RunComparison& comparison) {
 
 }  // namespace
 
+bool has_wildcard(const std::vector<std::string>& patterns) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [](const std::string& pattern) { return pattern.find_first_of("*?[") != std::string::npos; });
+}
+
 std::vector<std::string> match_run_folders(const std::vector<std::string>& patterns) {
   std::set<std::string> folders;
   for (const auto& pattern : patterns) {
@@ -228,10 +251,10 @@ RunSummary summarise_run(const std::string& folder) {
   return run;
 }
 
-RunComparison compare_runs(const std::vector<std::string>& folders) {
+RunComparison compare_runs(const std::vector<std::string>& folders, bool report_missing_folds) {
   RunComparison comparison;
   for (const auto& folder : folders) comparison.runs.push_back(summarise_run(folder));
-  for (const auto& name : missing_folds(comparison.runs)) {
+  for (const auto& name : report_missing_folds ? missing_folds(comparison.runs, folders) : std::vector<std::string>{}) {
     RunSummary missing;
     missing.name = name;
     missing.state = "missing";

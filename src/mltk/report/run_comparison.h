@@ -46,9 +46,13 @@ std::vector<std::string> match_run_folders(const std::vector<std::string>& patte
 // weights/best.test_report.json of ml-inference. Problems become RunSummary::problem, never throws.
 RunSummary summarise_run(const std::string& folder);
 
-// Summarises the folders; run names ending in _fold_<k> whose numbering has gaps gain a missing entry
-// per absent fold.
-RunComparison compare_runs(const std::vector<std::string>& folders);
+// Whether any pattern is a glob (and not a list of folders): only then are absent folds reported.
+bool has_wildcard(const std::vector<std::string>& patterns);
+
+// Summarises the folders. With `report_missing_folds`, runs named <prefix>_fold_<k> gain a missing
+// entry for each fold of their split (data.num_folds of their config.yaml, else up to the highest k)
+// that no folder holds.
+RunComparison compare_runs(const std::vector<std::string>& folders, bool report_missing_folds);
 
 // The table printed on the terminal.
 std::string comparison_table(const RunComparison& comparison);
