@@ -57,15 +57,18 @@ void log_best_val_accuracies(const std::vector<std::string>& checkpoint_paths) {
     if (run.best_epoch) runs.push_back(std::move(run));
   }
   if (runs.empty()) return;
-  const auto best = std::max_element(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
-    return a.best_val_accuracy < b.best_val_accuracy;
-  });
+  // As ml-report chooses: among the finished runs when there are any.
+  const bool any_counted = std::any_of(runs.begin(), runs.end(), [](const auto& run) { return run.counted(); });
+  auto best = runs.end();
+  for (auto run = runs.begin(); run != runs.end(); ++run)
+    if ((run->counted() || !any_counted) && (best == runs.end() || run->best_val_accuracy > best->best_val_accuracy))
+      best = run;
   size_t width = 0;
   for (const auto& run : runs) width = std::max(width, run.name.size());
   log::info("Best validation accuracy of each run (from its metrics.json):");
   for (auto run = runs.begin(); run != runs.end(); ++run)
-    log::info("  {:<{}}  {:.4f} at epoch {}{}", run->name, width, run->best_val_accuracy, *run->best_epoch,
-              run == best ? "  <- highest" : "");
+    log::info("  {:<{}}  {:.4f} at epoch {}{}{}", run->name, width, run->best_val_accuracy, *run->best_epoch,
+              run->counted() ? "" : " (" + run->state + ")", run == best ? "  <- highest" : "");
 }
 
 int run_single(const ExportFlags& flags) {
