@@ -202,15 +202,12 @@ struct JpegHeader {
   uint64_t buffered_coefficient_bytes = 0;
 };
 
-// libjpeg's own reading of the header, which skips what it tolerates (stray bytes before a marker,
-// fill bytes, restart markers), so the size is the one every decoder of the file will use. Kept
-// free of local objects with destructors, because an error longjmps out of it.
-void read_jpeg_header(jpeg_decompress_struct& info, const std::vector<uchar>& bytes, JpegHeader& header) {
-  jpeg_mem_src(&info, bytes.data(), static_cast<unsigned long>(bytes.size()));
-  if (jpeg_read_header(&info, TRUE) != JPEG_HEADER_OK) return;
+// The header facts of `info` after jpeg_read_header.
+JpegHeader jpeg_header_of(const jpeg_decompress_struct& info) {
+  JpegHeader header;
   header.size = {static_cast<int>(info.image_width), static_cast<int>(info.image_height)};
   // libjpeg decides the same way (jdinput.c): several scans need the whole-image buffer.
-  if (!info.progressive_mode && info.comps_in_scan >= info.num_components) return;
+  if (!info.progressive_mode && info.comps_in_scan >= info.num_components) return header;
   const auto round_up = [](uint64_t value, uint64_t multiple) { return (value + multiple - 1) / multiple * multiple; };
   for (int component = 0; component < info.num_components; ++component) {
     const jpeg_component_info& c = info.comp_info[component];
@@ -218,6 +215,16 @@ void read_jpeg_header(jpeg_decompress_struct& info, const std::vector<uchar>& by
                                          round_up(c.height_in_blocks, static_cast<uint64_t>(c.v_samp_factor)) *
                                          DCTSIZE2 * sizeof(JCOEF);
   }
+  return header;
+}
+
+// libjpeg's own reading of the header, which skips what it tolerates (stray bytes before a marker,
+// fill bytes, restart markers), so the size is the one every decoder of the file will use. Kept
+// free of local objects with destructors, because an error longjmps out of it.
+void read_jpeg_header(jpeg_decompress_struct& info, const std::vector<uchar>& bytes, JpegHeader& header) {
+  jpeg_mem_src(&info, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  if (jpeg_read_header(&info, TRUE) != JPEG_HEADER_OK) return;
+  header = jpeg_header_of(info);
 }
 
 std::optional<JpegHeader> jpeg_header(const std::vector<uchar>& bytes) {
@@ -242,6 +249,10 @@ void read_jpeg_region(jpeg_decompress_struct& info, const std::vector<uchar>& by
                       const cv::Rect& region, DecodedImage& image) {
   jpeg_mem_src(&info, bytes.data(), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
+  if (const JpegHeader header = jpeg_header_of(info); header.buffered_coefficient_bytes > kMaxJpegCoefficientBytes) {
+    image.error = too_many_coefficients(header);
+    return;
+  }
   if (info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK) {
     image.error = "CMYK JPEG (libjpeg cannot convert it to RGB)";
     return;
@@ -350,8 +361,6 @@ DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side) {
 }
 
 DecodedImage decode_jpeg_region(const std::vector<uchar>& bytes, int reduction, const cv::Rect& region) {
-  if (const auto header = jpeg_header(bytes); header && header->buffered_coefficient_bytes > kMaxJpegCoefficientBytes)
-    return {{}, too_many_coefficients(*header)};
   DecodedImage image;
   JpegDecompressor jpeg;
   if (setjmp(jpeg.errors.jump)) return {{}, std::string("libjpeg could not decode it: ") + jpeg.errors.message};
