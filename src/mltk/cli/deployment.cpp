@@ -9,6 +9,7 @@
 #include "mltk/inference/loaded_model.h"
 #include "mltk/inference/report.h"
 #include "mltk/report/validation_page.h"
+#include "mltk/train/run_folder.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,8 +83,8 @@ void copy_into(const fs::path& source, const fs::path& destination) {
 }
 
 std::string run_of(const fs::path& checkpoint) {
-  const fs::path folder = fs::absolute(checkpoint).parent_path();
-  return folder.filename() == "weights" ? folder.parent_path().filename().string() : folder.filename().string();
+  if (const auto run = train::run_folder_of_checkpoint(checkpoint.string())) return fs::path(run->root).filename().string();
+  return fs::absolute(checkpoint).parent_path().filename().string();
 }
 
 }  // namespace

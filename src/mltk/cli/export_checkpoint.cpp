@@ -10,6 +10,7 @@
 #include "mltk/pipeline/model_builder.h"
 #include "mltk/report/run_page.h"
 #include "mltk/report/validation_page.h"
+#include "mltk/train/run_folder.h"
 
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -200,10 +201,10 @@ void record_quantized_verdict(const std::string& onnx_path, const validate::Expo
 // warning: the JSON report holds the same facts.
 void publish_validation_page(const validate::ExportValidation& validation, const std::string& checkpoint_path,
                              bool detailed) {
-  const fs::path weights = fs::absolute(checkpoint_path).parent_path();
-  const std::string run_page = report::run_page_path(train::RunFolder{weights.parent_path().string()});
+  const auto run = train::run_folder_of_checkpoint(checkpoint_path);
+  const std::string run_page = run ? report::run_page_path(*run) : "";
   try {
-    if (weights.filename() == "weights" && fs::is_regular_file(run_page)) {
+    if (run && fs::is_regular_file(run_page)) {
       report::add_validation_to_run_page(run_page, validation);
       step(detailed, "Validation added to the run page: {}", run_page);
     } else {

@@ -3,13 +3,14 @@
 #include "mltk/benchmark/export_benchmark.h"
 #include "mltk/cli/app.h"
 #include "mltk/cli/deployment.h"
+#include "mltk/common/glob.h"
 #include "mltk/common/logging.h"
 #include "mltk/onnx_export/convert_graph.h"
 #include "mltk/report/run_comparison.h"
 #include "mltk/runtime/runner_factory.h"
+#include "mltk/train/run_folder.h"
 
 #include <fmt/format.h>
-#include <glob.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -34,13 +35,7 @@ std::string naming(const std::string& path, const std::string& message) {
 
 // glob(3) returns its matches sorted, so the export order is stable.
 std::vector<std::string> expand_pattern(const std::string& pattern) {
-  glob_t matches{};
-  const int result = glob(pattern.c_str(), 0, nullptr, &matches);
-  std::vector<std::string> paths;
-  if (result == 0) paths.assign(matches.gl_pathv, matches.gl_pathv + matches.gl_pathc);
-  globfree(&matches);
-  if (result != 0 && result != GLOB_NOMATCH)
-    throw std::runtime_error("Cannot expand --pattern \"" + pattern + "\" (glob error " + std::to_string(result) + ")");
+  const auto paths = expand_glob(pattern, "--pattern");
   if (paths.empty()) throw std::runtime_error("No checkpoints match --pattern \"" + pattern + "\"");
   return paths;
 }
@@ -51,9 +46,9 @@ void log_best_val_accuracies(const std::vector<std::string>& checkpoint_paths) {
   std::vector<report::RunSummary> runs;
   std::set<std::string> seen;
   for (const auto& path : checkpoint_paths) {
-    const fs::path weights = fs::absolute(path).parent_path();
-    if (weights.filename() != "weights" || !seen.insert(weights.string()).second) continue;
-    auto run = report::summarise_run(weights.parent_path().string());
+    const auto folder = train::run_folder_of_checkpoint(path);
+    if (!folder || !seen.insert(folder->root).second) continue;
+    auto run = report::summarise_run(folder->root);
     if (run.best_epoch) runs.push_back(std::move(run));
   }
   if (runs.empty()) return;

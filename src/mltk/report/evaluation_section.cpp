@@ -72,10 +72,8 @@ std::string mistakes_grid(const inference::ClassificationReport& report, const s
 std::string evaluation_section(const std::string& heading, const inference::ClassificationReport& report,
                                const std::vector<Mistake>& mistakes) {
   std::string html = "<h2 id=\"evaluation\">" + escape_html(heading) + "</h2>\n";
-  html += fmt::format("<div class=\"facts\"><div class=\"fact\"><div class=\"label\">accuracy</div>"
-                      "<div class=\"value\" id=\"test-accuracy\">{:.4f}</div></div><div class=\"fact\"><div "
-                      "class=\"label\">images</div><div class=\"value\">{}</div></div></div>\n",
-                      report.accuracy, report.num_samples);
+  html += "<div class=\"facts\">" + fact_box("accuracy", fmt::format("{:.4f}", report.accuracy), "test-accuracy") +
+          fact_box("images", std::to_string(report.num_samples)) + "</div>\n";
   html += "<div class=\"evaluation\">\n<div><h3>Per class</h3>\n" + scores_table(report) + "</div>\n";
   html += "<div><h3>Confusion matrix</h3>\n" + confusion_heatmap(report) +
           "<p class=\"legend-note\">Rows: true class; columns: predicted. Shade: share of the row's images.</p></div>\n</div>\n";

@@ -18,6 +18,11 @@ std::string escape_html(std::string_view text) {
   return out;
 }
 
+std::string fact_box(const std::string& label, const std::string& value, const std::string& id) {
+  return "<div class=\"fact\"><div class=\"label\">" + escape_html(label) + "</div><div class=\"value\"" +
+         (id.empty() ? "" : " id=\"" + id + "\"") + ">" + escape_html(value) + "</div></div>\n";
+}
+
 std::string json_for_script(const nlohmann::json& data) {
   // Invalid UTF-8 (a file name from an odd file system) is replaced rather than refused.
   const std::string text = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,5 +1,6 @@
 #include "mltk/report/run_comparison.h"
 
+#include "mltk/common/glob.h"
 #include "mltk/config/config.h"
 #include "mltk/inference/report.h"
 #include "mltk/report/chart_library.h"
@@ -9,7 +10,6 @@
 #include "mltk/train/run_state.h"
 
 #include <fmt/format.h>
-#include <glob.h>
 
 #include <algorithm>
 #include <cctype>
@@ -113,7 +113,7 @@ std::string summary_text(const std::optional<MeanAndDeviation>& value, size_t to
 }
 
 std::string epochs_text(const RunSummary& run) {
-  const int done = run.history.empty() ? 0 : run.history.back().epoch;
+  const int done = train::last_epoch(run.history);
   return run.planned_epochs > 0 ? fmt::format("{}/{}", done, run.planned_epochs) : std::to_string(done);
 }
 
@@ -140,7 +140,7 @@ nlohmann::json run_json(const RunSummary& run) {
   nlohmann::json json = {{"name", run.name},
                          {"folder", run.folder},
                          {"state", run.state},
-                         {"epochs_done", run.history.empty() ? 0 : run.history.back().epoch},
+                         {"epochs_done", train::last_epoch(run.history)},
                          {"planned_epochs", run.planned_epochs},
                          {"best_epoch", nullptr},
                          {"best_val_accuracy", nullptr},
@@ -158,11 +158,6 @@ nlohmann::json run_json(const RunSummary& run) {
 nlohmann::json summary_json(const std::optional<MeanAndDeviation>& value) {
   if (!value) return nullptr;
   return {{"mean", value->mean}, {"std", value->deviation}, {"runs", value->count}};
-}
-
-std::string fact(const std::string& label, const std::string& value, const std::string& id) {
-  return "<div class=\"fact\"><div class=\"label\">" + escape_html(label) + "</div><div class=\"value\" id=\"" + id +
-         "\">" + escape_html(value) + "</div></div>\n";
 }
 
 std::string runs_table_html(const RunComparison& comparison) {
@@ -191,16 +186,9 @@ bool has_wildcard(const std::vector<std::string>& patterns) {
 
 std::vector<std::string> match_run_folders(const std::vector<std::string>& patterns) {
   std::set<std::string> folders;
-  for (const auto& pattern : patterns) {
-    glob_t matches{};
-    const int result = glob(pattern.c_str(), 0, nullptr, &matches);
-    if (result == 0)
-      for (size_t i = 0; i < matches.gl_pathc; ++i)
-        if (fs::is_directory(matches.gl_pathv[i])) folders.insert(matches.gl_pathv[i]);
-    globfree(&matches);
-    if (result != 0 && result != GLOB_NOMATCH)
-      throw std::runtime_error("cannot expand --runs \"" + pattern + "\" (glob error " + std::to_string(result) + ")");
-  }
+  for (const auto& pattern : patterns)
+    for (const auto& path : expand_glob(pattern, "--runs"))
+      if (fs::is_directory(path)) folders.insert(path);
   if (folders.empty()) {
     std::string quoted;
     for (const auto& pattern : patterns) quoted += (quoted.empty() ? "\"" : ", \"") + pattern + "\"";
@@ -232,14 +220,13 @@ RunSummary summarise_run(const std::string& folder) {
     run.problem = error.what();
     return run;
   }
-  if (const auto best = best_epoch(run.history)) {
-    run.best_epoch = *best;
-    for (const auto& row : run.history)
-      if (row.epoch == *best) run.best_val_accuracy = row.val_accuracy;
+  if (const auto* best = best_epoch_row(run.history)) {
+    run.best_epoch = best->epoch;
+    run.best_val_accuracy = best->val_accuracy;
   }
   if (!run.test_accuracy) run.test_accuracy = inference::test_accuracy_beside(paths.best_checkpoint());
   if (!run.problem.empty()) return run;
-  const int done = run.history.empty() ? 0 : run.history.back().epoch;
+  const int done = train::last_epoch(run.history);
   if (run.history.empty())
     run.problem = "metrics.json holds no epoch";
   else if (run.state == "training")
@@ -316,16 +303,16 @@ Page comparison_page(const RunComparison& comparison, const std::string& what) {
   page.subtitle = fmt::format("{} of {} runs summarised. {}", counted, comparison.runs.size(), deploy_line(comparison));
 
   std::string body = "<div class=\"facts\">\n";
-  if (comparison.deploy) body += fact("fold to deploy", comparison.runs[*comparison.deploy].name, "deploy");
+  if (comparison.deploy) body += fact_box("fold to deploy", comparison.runs[*comparison.deploy].name, "deploy");
   if (comparison.best_val_accuracy)
-    body += fact("best val accuracy (mean ± std)",
+    body += fact_box("best val accuracy (mean ± std)",
                  fmt::format("{:.4f} ± {:.4f}", comparison.best_val_accuracy->mean, comparison.best_val_accuracy->deviation),
                  "mean-best-val-accuracy");
   if (comparison.test_accuracy)
-    body += fact("test accuracy (mean ± std)",
+    body += fact_box("test accuracy (mean ± std)",
                  fmt::format("{:.4f} ± {:.4f}", comparison.test_accuracy->mean, comparison.test_accuracy->deviation),
                  "mean-test-accuracy");
-  body += fact("runs summarised", fmt::format("{} / {}", counted, comparison.runs.size()), "runs-counted");
+  body += fact_box("runs summarised", fmt::format("{} / {}", counted, comparison.runs.size()), "runs-counted");
   body += "</div>\n<h2 id=\"folds\">Runs</h2>\n" + runs_table_html(comparison);
   body += "<p class=\"legend-note\">Mean and standard deviation (population) are over the runs without a note; the fold "
           "to deploy is the one with the highest best validation accuracy, whose weights/best.pt holds that epoch.</p>\n";

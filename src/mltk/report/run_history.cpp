@@ -18,16 +18,16 @@ bool contains(const std::vector<int64_t>& values, int64_t value) {
 
 }  // namespace
 
-std::optional<int> best_epoch(const std::vector<EpochMetrics>& history) {
-  std::optional<int> best;
-  double best_accuracy = 0;
-  for (const auto& row : history) {
-    if (!best || row.val_accuracy > best_accuracy) {
-      best = row.epoch;
-      best_accuracy = row.val_accuracy;
-    }
-  }
+const EpochMetrics* best_epoch_row(const std::vector<EpochMetrics>& history) {
+  const EpochMetrics* best = nullptr;
+  for (const auto& row : history)
+    if (!best || row.val_accuracy > best->val_accuracy) best = &row;
   return best;
+}
+
+std::optional<int> best_epoch(const std::vector<EpochMetrics>& history) {
+  if (const auto* row = best_epoch_row(history)) return row->epoch;
+  return std::nullopt;
 }
 
 nlohmann::json epoch_columns(const std::vector<EpochMetrics>& history) {

@@ -13,6 +13,8 @@ namespace mltk::report {
 // The epoch with the highest validation accuracy (the first of equals, as best.pt keeps it);
 // nullopt for an empty history.
 std::optional<int> best_epoch(const std::vector<train::EpochMetrics>& history);
+// That epoch's row; nullptr for an empty history.
+const train::EpochMetrics* best_epoch_row(const std::vector<train::EpochMetrics>& history);
 
 // {"epoch": [...], "train_loss": [...], ...}: every metrics.csv column, each value exactly as
 // metrics.csv writes it.

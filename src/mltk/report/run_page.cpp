@@ -11,7 +11,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -20,13 +19,8 @@ namespace mltk::report {
 
 namespace {
 
-std::string fact(const std::string& label, const std::string& value, const std::string& id = "") {
-  return "<div class=\"fact\"><div class=\"label\">" + escape_html(label) + "</div><div class=\"value\"" +
-         (id.empty() ? "" : " id=\"" + id + "\"") + ">" + escape_html(value) + "</div></div>\n";
-}
-
 std::string state_line(const train::RunStatus& status) {
-  const int done = status.history.empty() ? 0 : status.history.back().epoch;
+  const int done = train::last_epoch(status.history);
   const int planned = status.config.training.num_epochs;
   if (!status.finished) return fmt::format("Training: epoch {} of {} done. Reload the page for new epochs.", done, planned);
   switch (status.outcome) {
@@ -43,19 +37,16 @@ std::string state_line(const train::RunStatus& status) {
 
 std::string key_facts(const train::RunStatus& status) {
   std::string html = "<div class=\"facts\">\n";
-  if (const auto best = best_epoch(status.history)) {
-    const auto& row = status.history.at(static_cast<size_t>(
-        std::find_if(status.history.begin(), status.history.end(), [&](const auto& r) { return r.epoch == *best; }) -
-        status.history.begin()));
-    html += fact("best val accuracy", fmt::format("{:.4f}", row.val_accuracy), "best-val-accuracy");
-    html += fact("best epoch", std::to_string(*best), "best-epoch");
+  if (const auto* best = best_epoch_row(status.history)) {
+    html += fact_box("best val accuracy", fmt::format("{:.4f}", best->val_accuracy), "best-val-accuracy");
+    html += fact_box("best epoch", std::to_string(best->epoch), "best-epoch");
   }
-  if (status.test) html += fact("test accuracy (best.pt)", fmt::format("{:.4f}", status.test->predictions.accuracy()));
-  html += fact("epochs", fmt::format("{} / {}", status.history.size(), status.config.training.num_epochs));
+  if (status.test) html += fact_box("test accuracy (best.pt)", fmt::format("{:.4f}", status.test->predictions.accuracy()));
+  html += fact_box("epochs", fmt::format("{} / {}", status.history.size(), status.config.training.num_epochs));
   if (!status.resumed_after.empty()) {
     std::string epochs;
     for (const auto epoch : status.resumed_after) epochs += (epochs.empty() ? "" : ", ") + std::to_string(epoch);
-    html += fact("resumed after epoch", epochs);
+    html += fact_box("resumed after epoch", epochs);
   }
   return html + "</div>\n";
 }

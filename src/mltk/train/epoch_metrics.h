@@ -31,6 +31,9 @@ void write_metrics(const std::vector<EpochMetrics>& history, const std::string& 
 // naming the file when it is not the array of epoch objects write_metrics writes.
 std::vector<EpochMetrics> read_metrics_json(const std::string& json_path);
 
+// The last epoch of the history, 0 when none has finished.
+inline int last_epoch(const std::vector<EpochMetrics>& history) { return history.empty() ? 0 : history.back().epoch; }
+
 // A value as metrics.csv writes it (8 significant digits), so that what is shown elsewhere (the run
 // page's charts) is exactly what the CSV holds.
 std::string format_metric(double value);

@@ -7,6 +7,12 @@ namespace fs = std::filesystem;
 
 namespace mltk::train {
 
+std::optional<RunFolder> run_folder_of_checkpoint(const std::string& checkpoint_path) {
+  const std::filesystem::path folder = std::filesystem::absolute(checkpoint_path).parent_path();
+  if (folder.filename() != "weights") return std::nullopt;
+  return RunFolder{folder.parent_path().string()};
+}
+
 std::string run_folder_path(const config::Config& config, const std::string& runs_dir) {
   if (!config.data.dataset_name)
     throw std::runtime_error(config.source + ": data.dataset_name is required for training");

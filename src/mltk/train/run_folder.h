@@ -3,6 +3,7 @@
 // config.yaml, train.log, metrics.csv and metrics.json.
 #include "mltk/config/config.h"
 
+#include <optional>
 #include <string>
 
 namespace mltk::train {
@@ -19,6 +20,10 @@ struct RunFolder {
   std::string metrics_csv() const { return root + "/metrics.csv"; }
   std::string metrics_json() const { return root + "/metrics.json"; }
 };
+
+// The run folder a checkpoint belongs to: the parent of its folder when that folder is named weights
+// (runs/<run>/weights/best.pt); nullopt for a checkpoint anywhere else.
+std::optional<RunFolder> run_folder_of_checkpoint(const std::string& checkpoint_path);
 
 // <runs_dir>/<dataset_name>_<model.type>_fold_<fold>.
 std::string run_folder_path(const config::Config& config, const std::string& runs_dir);

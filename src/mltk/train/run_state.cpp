@@ -31,7 +31,7 @@ bool is_state_name(const std::string& name) {
 RunState run_state(const RunStatus& status) {
   RunState state;
   state.state = state_name(status);
-  state.epochs_done = status.history.empty() ? 0 : status.history.back().epoch;
+  state.epochs_done = last_epoch(status.history);
   state.planned_epochs = status.config.training.num_epochs;
   if (status.test) {
     state.test_accuracy = status.test->predictions.accuracy();
