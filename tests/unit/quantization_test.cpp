@@ -7,6 +7,7 @@
 #include "mltk/models/zoo.h"
 #include "mltk/onnx_export/calibration.h"
 #include "mltk/onnx_export/exporter.h"
+#include "mltk/onnx_export/model_writer.h"
 #include "mltk/onnx_export/static_quantization.h"
 #include "mltk/onnx_export/tensor_proto.h"
 #include "mltk/runtime/onnx_model_loader.h"
@@ -174,6 +175,53 @@ TEST(QuantizedModel, RunsInBothRuntimesCloseToTheFloatModel) {
   const auto between = validate::compare(from_reference, from_onnxruntime);
   ASSERT_TRUE(between.metrics) << between.failure;
   EXPECT_GT(between.metrics->cosine_similarity, 0.999);
+}
+
+// Conv -> Relu -> Reshape(shape from a Constant node) -> Gemm: nodes without inputs (Constant) sit
+// among the ones the rewrite visits, as in exported MobileNets.
+std::string write_model_with_constant_node(const std::string& path) {
+  torch::manual_seed(7);
+  onnx::GraphProto graph;
+  graph.set_name("constant_shape");
+  *graph.add_initializer() = onnx_export::to_tensor_proto(torch::randn({4, 3, 3, 3}) * 0.3, "conv.weight");
+  *graph.add_initializer() = onnx_export::to_tensor_proto(torch::randn({5, 4 * 6 * 6}) * 0.1, "fc.weight");
+  const auto add = [&](const std::string& op, const std::vector<std::string>& inputs, const std::string& output) {
+    auto& node = *graph.add_node();
+    node.set_op_type(op);
+    node.set_name(output);
+    for (const auto& input : inputs) node.add_input(input);
+    node.add_output(output);
+    return &node;
+  };
+  add("Conv", {"input", "conv.weight"}, "conv");
+  add("Relu", {"conv"}, "relu");
+  auto* shape = add("Constant", {}, "shape")->add_attribute();
+  shape->set_name("value");
+  shape->set_type(onnx::AttributeProto::TENSOR);
+  *shape->mutable_t() = onnx_export::to_tensor_proto(torch::tensor({2, 4 * 6 * 6}, torch::kLong), "");
+  add("Reshape", {"relu", "shape"}, "flat");
+  auto* trans_b = add("Gemm", {"flat", "fc.weight"}, "output")->add_attribute();
+  trans_b->set_name("transB");
+  trans_b->set_type(onnx::AttributeProto::INT);
+  trans_b->set_i(1);
+  onnx_export::declare_graph_io(graph, {2, 3, 8, 8}, {2, 5}, false);
+  auto model = onnx_export::build_model(graph, 14, {});
+  onnx_export::validate_model(model);
+  onnx_export::write_model_atomically(model, path);
+  return path;
+}
+
+TEST(QuantizedModel, GraphsWithConstantNodesAreQuantized) {
+  TempDir dir;
+  const auto float_path = write_model_with_constant_node(dir.file("float.onnx"));
+  torch::manual_seed(19);
+  const std::vector<torch::Tensor> images{torch::randn({2, 3, 8, 8}), torch::randn({2, 3, 8, 8})};
+  const auto report = onnx_export::quantize_static(float_path, dir.file("int8.onnx"), batches_of(images), {});
+  EXPECT_EQ(report.summary.quantized_nodes, 2);
+  runtime::ReferenceEvaluator float_model(float_path), quantized(dir.file("int8.onnx"));
+  const auto comparison = validate::compare(float_model.run({images[0]}).front(), quantized.run({images[0]}).front());
+  ASSERT_TRUE(comparison.metrics) << comparison.failure;
+  EXPECT_GT(comparison.metrics->cosine_similarity, 0.99);
 }
 
 TEST(QuantizedModel, NeedsOpset13) {

@@ -1,5 +1,6 @@
 #include "mltk/onnx_export/qdq_rewrite.h"
 
+#include "mltk/onnx_export/graph_editing.h"
 #include "mltk/onnx_export/graph_passes.h"
 #include "mltk/onnx_export/tensor_proto.h"
 
@@ -11,28 +12,6 @@
 
 namespace mltk::onnx_export {
 namespace {
-
-const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const auto& attribute : node.attribute())
-    if (attribute.name() == name) return &attribute;
-  return nullptr;
-}
-
-int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
-  const auto* attribute = find_attribute(node, name);
-  return attribute ? attribute->i() : fallback;
-}
-
-float float_attribute(const onnx::NodeProto& node, const std::string& name, float fallback) {
-  const auto* attribute = find_attribute(node, name);
-  return attribute ? attribute->f() : fallback;
-}
-
-std::map<std::string, const onnx::TensorProto*> initializers_by_name(const onnx::GraphProto& graph) {
-  std::map<std::string, const onnx::TensorProto*> initializers;
-  for (const auto& initializer : graph.initializer()) initializers[initializer.name()] = &initializer;
-  return initializers;
-}
 
 // The axis of the weight that indexes output channels, or -1 when the node cannot be quantized.
 int64_t output_channel_axis(const onnx::NodeProto& node, const onnx::TensorProto& weight) {
@@ -56,26 +35,6 @@ bool quantizable(const onnx::NodeProto& node, const std::map<std::string, const 
   const auto bias = initializers.find(node.input(2));
   return bias != initializers.end() && bias->second->dims_size() == 1 &&
          bias->second->dims(0) == weight->second->dims(static_cast<int>(axis));
-}
-
-onnx::NodeProto make_node(const std::string& op_type, const std::vector<std::string>& inputs,
-                          const std::string& output, int64_t axis = -1) {
-  onnx::NodeProto node;
-  node.set_op_type(op_type);
-  node.set_name(output);
-  for (const auto& input : inputs) node.add_input(input);
-  node.add_output(output);
-  if (axis >= 0) {
-    auto* attribute = node.add_attribute();
-    attribute->set_name("axis");
-    attribute->set_type(onnx::AttributeProto::INT);
-    attribute->set_i(axis);
-  }
-  return node;
-}
-
-void add_initializer(onnx::GraphProto& graph, const std::string& name, const at::Tensor& value) {
-  *graph.add_initializer() = to_tensor_proto(value, name);
 }
 
 // Builds the rewritten node list: DequantizeLinear before each reader of a quantized tensor,
@@ -104,7 +63,7 @@ class QdqWriter {
     for (auto& input : *node.mutable_input()) {
       if (!params_.count(input)) continue;
       const auto output = input + "_dequantized_" + std::to_string(++dequantized_reads_);
-      nodes_.push_back(make_node("DequantizeLinear", {input + "_quantized", input + "_scale", input + "_zero_point"}, output));
+      nodes_.push_back(make_node("DequantizeLinear", {input + "_quantized", input + "_scale", input + "_zero_point"}, {output}));
       input = output;
     }
   }
@@ -121,7 +80,7 @@ class QdqWriter {
     add_initializer(graph_, weight + "_scale", weights.scales);
     add_initializer(graph_, weight + "_zero_point", torch::zeros_like(weights.scales, torch::kChar));
     nodes_.push_back(make_node("DequantizeLinear", {weight + "_quantized", weight + "_scale", weight + "_zero_point"},
-                               weight + "_dequantized", axis));
+                               {weight + "_dequantized"}, {{"axis", axis}}));
     node.set_input(1, weight + "_dequantized");
     if (node.input_size() < 3 || node.input(2).empty()) return;
     const std::string bias = node.input(2);
@@ -129,7 +88,7 @@ class QdqWriter {
         quantize_bias(from_tensor_proto(*initializers.at(bias)), params_.at(input_name).scale, weights.scales);
     add_initializer(graph_, bias + "_quantized", quantized_bias.values);
     add_initializer(graph_, bias + "_scale", quantized_bias.scales);
-    nodes_.push_back(make_node("DequantizeLinear", {bias + "_quantized", bias + "_scale"}, bias + "_dequantized", 0));
+    nodes_.push_back(make_node("DequantizeLinear", {bias + "_quantized", bias + "_scale"}, {bias + "_dequantized"}, {{"axis", 0}}));
     node.set_input(2, bias + "_dequantized");
   }
 
@@ -146,7 +105,7 @@ class QdqWriter {
  private:
   void quantize_output(const std::string& name) {
     if (params_.count(name))
-      nodes_.push_back(make_node("QuantizeLinear", {name, name + "_scale", name + "_zero_point"}, name + "_quantized"));
+      nodes_.push_back(make_node("QuantizeLinear", {name, name + "_scale", name + "_zero_point"}, {name + "_quantized"}));
   }
 
   onnx::GraphProto& graph_;
@@ -209,7 +168,8 @@ QdqSummary insert_qdq(onnx::GraphProto& graph, const QdqPlan& plan, const std::m
   for (int i = 0; i < original.node_size(); ++i) {
     if (dropped_relus.count(i)) continue;
     auto node = original.node(i);
-    const std::string float_input = node.input(0);
+    // A quantized node's weight needs the scale of its float input, which dequantize_inputs renames.
+    const std::string float_input = quantized.count(i) ? node.input(0) : std::string();
     writer.dequantize_inputs(node);
     if (quantized.count(i)) writer.quantize_weights(node, float_input, initializers);
     if (const auto relu = plan.folded_relus.find(i); relu != plan.folded_relus.end())

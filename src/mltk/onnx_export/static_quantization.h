@@ -32,7 +32,4 @@ struct StaticQuantizationReport {
 StaticQuantizationReport quantize_static(const std::string& float_path, const std::string& output_path,
                                          const CalibrationBatches& batches, const StaticQuantizationOptions& options);
 
-// Sets (or replaces) metadata_props of the ONNX file at `path` and rewrites it atomically.
-void update_onnx_metadata(const std::string& path, const std::map<std::string, std::string>& entries);
-
 }  // namespace mltk::onnx_export
