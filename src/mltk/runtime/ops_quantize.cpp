@@ -1,8 +1,11 @@
 // Linear quantization between float and 8-bit (or, for DequantizeLinear, 32-bit) integers, with a
-// scale and zero point per tensor or, from opset 13, per slice along one axis.
+// scale and zero point per tensor or, from opset 13, per slice along one axis; its run-time form
+// (DynamicQuantizeLinear) and the integer matrix product that reads it (MatMulInteger).
 #include "mltk/runtime/operator_registry.h"
 
 #include <torch/torch.h>
+
+#include <algorithm>
 
 namespace mltk::runtime {
 namespace {
@@ -56,11 +59,66 @@ std::vector<torch::Tensor> dequantize_linear(const OpContext& ctx) {
   return {(x.to(torch::kInt) - zero_point.to(torch::kInt)).to(torch::kFloat) * scale};
 }
 
+// Quantizes x to uint8 over its own range widened to include 0, returning y, the scale and the
+// zero point (the spec's reference: scale = (max - min) / 255, zero point = round(-min / scale)).
+std::vector<torch::Tensor> dynamic_quantize_linear(const OpContext& ctx) {
+  const auto x = ctx.input(0).to(torch::kFloat);
+  if (x.numel() == 0) ctx.fail("x is empty: it has no range to quantize");
+  const float low = std::min(0.0F, x.min().item<float>());
+  const float high = std::max(0.0F, x.max().item<float>());
+  const float scale = (high - low) / 255.0F;
+  // An all-zero input has no range: every value is the zero point 0, whatever the scale.
+  if (scale == 0) {
+    return {torch::zeros_like(x, torch::kByte), torch::zeros({}, torch::kFloat), torch::zeros({}, torch::kByte)};
+  }
+  const auto zero_point = torch::round(torch::tensor(-low / scale)).clamp(0, 255);
+  const auto y = (torch::round(x / scale) + zero_point).clamp(0, 255).to(torch::kByte);
+  return {y, torch::full({}, scale, torch::kFloat), zero_point.to(torch::kByte)};
+}
+
+// A zero point of MatMulInteger: a scalar, or one value per row of A (per column of B) shaped to
+// broadcast against the operand it offsets.
+torch::Tensor matmul_zero_point(const OpContext& ctx, size_t index, const torch::Tensor& operand, bool per_row) {
+  if (!ctx.has_input(index)) return torch::zeros({}, torch::kDouble);
+  const auto& zero_point = ctx.input(index);
+  const char* name = per_row ? "a_zero_point" : "b_zero_point";
+  if (zero_point.scalar_type() != operand.scalar_type()) ctx.fail(std::string(name) + " must have the type of its operand");
+  if (zero_point.numel() == 1) return zero_point.reshape({}).to(torch::kDouble);
+  if (zero_point.dim() == 1 && operand.dim() >= 2) {
+    const int64_t expected = operand.size(per_row ? -2 : -1);
+    if (zero_point.size(0) != expected)
+      ctx.fail(std::string(name) + " has " + std::to_string(zero_point.size(0)) + " values; expected 1 or " +
+               std::to_string(expected));
+    return (per_row ? zero_point.unsqueeze(-1) : zero_point).to(torch::kDouble);
+  }
+  if (zero_point.dim() != operand.dim()) ctx.fail(std::string(name) + " must be a scalar, a vector or of A's rank");
+  return zero_point.to(torch::kDouble);
+}
+
+// int32 (A - a_zero_point) @ (B - b_zero_point) with numpy matmul semantics. The 8-bit products
+// and their sums are integers far below 2^53, so a double-precision product is exact.
+std::vector<torch::Tensor> matmul_integer(const OpContext& ctx) {
+  const auto& a = ctx.input(0);
+  const auto& b = ctx.input(1);
+  for (const auto& operand : {a, b}) {
+    if (operand.scalar_type() != torch::kByte && operand.scalar_type() != torch::kChar)
+      ctx.fail(std::string("inputs must be uint8 or int8, got ") + c10::toString(operand.scalar_type()));
+  }
+  if (a.dim() < 1 || b.dim() < 1) ctx.fail("inputs must have at least one dimension");
+  const auto a_offset = a.to(torch::kDouble) - matmul_zero_point(ctx, 2, a, true);
+  const auto b_offset = b.to(torch::kDouble) - matmul_zero_point(ctx, 3, b, false);
+  if (a.size(-1) != (b.dim() == 1 ? b.size(0) : b.size(-2)))
+    ctx.fail("A's last dimension does not match B's rows");
+  return {torch::matmul(a_offset, b_offset).round().to(torch::kInt)};
+}
+
 }  // namespace
 
 void register_quantize_ops(OperatorRegistry& registry) {
   registry.add("QuantizeLinear", quantize_linear);
   registry.add("DequantizeLinear", dequantize_linear);
+  registry.add("DynamicQuantizeLinear", dynamic_quantize_linear);
+  registry.add("MatMulInteger", matmul_integer);
 }
 
 }  // namespace mltk::runtime
