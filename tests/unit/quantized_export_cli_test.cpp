@@ -204,4 +204,42 @@ TEST_F(QuantizedExport, QuantizeWithValidateOnlyRefusesAFloatFile) {
   EXPECT_NE(run.err.find(file("plain.onnx") + " is a float export"), std::string::npos) << run.err;
 }
 
+TEST_F(QuantizedExport, DynamicKeepsTheFloatModelsAnswersWithoutCalibration) {
+  MLTK_REQUIRE_ONNXRUNTIME();
+  const auto quantized = file("dynamic.onnx");
+  const auto run = testkit::run_tool("ml-export", {"--checkpoint_path", checkpoint(), "--output_path", quantized,
+                                                   "--quantize", "dynamic", "--runtime", "onnxruntime"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err.find("Calibrated"), std::string::npos) << run.err;
+  // simple_cnn's two linear layers; its convolutions stay float.
+  EXPECT_NE(run.err.find("Quantized the weights of 2 matrix products"), std::string::npos) << run.err;
+  const auto report = read_json(file("dynamic.validation.json"));
+  EXPECT_TRUE(report["quantized"].get<bool>());
+  const auto& images = report["validation_data"];
+  EXPECT_EQ(images["source"], test_index());
+  EXPECT_GE(images["top1_agreement"].get<double>(), 0.97) << images.dump(2);
+  EXPECT_NE(report["status"], "FAIL") << report.dump(2);
+
+  const auto metadata = metadata_of(quantized);
+  EXPECT_EQ(nlohmann::json::parse(metadata.at("quantization"))["format"], "dynamic");
+  EXPECT_EQ(nlohmann::json::parse(metadata.at("quantization_verdict"))["status"], report["status"]);
+
+  // The same file in the reference evaluator, which runs DynamicQuantizeLinear and MatMulInteger itself.
+  const auto again = testkit::run_tool("ml-export", {"--checkpoint_path", checkpoint(), "--validate_only",
+                                                     "--onnx_path", quantized, "--quantize", "dynamic"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto reference = read_json(file("dynamic.validation.json"));
+  EXPECT_EQ(reference["runtime"], "reference");
+  EXPECT_GE(reference["validation_data"]["top1_agreement"].get<double>(), 0.97);
+
+  // Calibration options mean nothing to a dynamic export, and saying so beats ignoring them.
+  const auto calibrated = testkit::run_tool("ml-export", {"--checkpoint_path", checkpoint(), "--output_path",
+                                                          file("f.onnx"), "--quantize", "dynamic",
+                                                          "--calibration_images", "8"});
+  EXPECT_EQ(calibrated.exit_code, 2);
+  EXPECT_NE(calibrated.err.find("--calibration_images: applies to --quantize int8 only"), std::string::npos)
+      << calibrated.err;
+  EXPECT_FALSE(fs::exists(file("f.onnx")));
+}
+
 }  // namespace

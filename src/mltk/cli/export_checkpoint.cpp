@@ -5,8 +5,9 @@
 #include "mltk/cli/app.h"
 #include "mltk/cli/validation_data.h"
 #include "mltk/common/logging.h"
+#include "mltk/onnx_export/embedded_preprocessing.h"
 #include "mltk/onnx_export/exporter.h"
-#include "mltk/onnx_export/static_quantization.h"
+#include "mltk/onnx_export/model_edits.h"
 #include "mltk/pipeline/model_builder.h"
 #include "mltk/report/run_page.h"
 #include "mltk/report/validation_page.h"
@@ -103,7 +104,9 @@ void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& c
   options.dynamic_batch = settings.dynamic_axes || quantize;
   options.input_shape = {3, checkpoint.model.input_size, checkpoint.model.input_size};
   options.metadata = onnx_metadata(checkpoint, settings.opset);
-  if (settings.preprocessing == "embedded") options.embedded_preprocessing = checkpoint.normalization;
+  // Calibration feeds normalised float batches, so a quantized file gets its preprocessing after.
+  const bool embedded = settings.preprocessing == "embedded";
+  if (embedded && !quantize) options.embedded_preprocessing = checkpoint.normalization;
   // A quantized export is a rewrite of the float export, which is written beside it first.
   const auto float_path = quantize ? float_export_path(job.onnx_path) : job.onnx_path;
   const RemovedOnExit float_file(quantize ? float_path : "");
@@ -119,10 +122,14 @@ void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& c
   log_histogram("Traced aten operators", report.aten_ops);
   log_histogram("ONNX operators", report.onnx_ops);
   if (quantize) {
-    step(job.detailed, "Quantizing ({}, {} calibration)...", settings.quantize.mode, settings.quantize.calibration_method);
+    if (settings.quantize.mode == "dynamic")
+      step(job.detailed, "Quantizing (dynamic: int8 weights, activations quantized at run time)...");
+    else
+      step(job.detailed, "Quantizing ({}, {} calibration)...", settings.quantize.mode, settings.quantize.calibration_method);
     const auto fixed_batch = settings.dynamic_axes ? std::nullopt : std::optional<int64_t>(settings.batch_size);
     quantize_exported_file(float_path, job.onnx_path, fixed_batch, checkpoint, job.checkpoint_path, settings.quantize,
                            job.detailed);
+    if (embedded) onnx_export::embed_preprocessing_in_file(job.onnx_path, checkpoint.normalization);
   }
   if (job.detailed) log::success("✓ Model exported to: {}", job.onnx_path);
 }

@@ -115,26 +115,39 @@ int run_batch(const ExportFlags& flags) {
 // Returns --quantize, which other options exclude.
 CLI::Option* add_quantize_options(CLI::App& app, QuantizeSettings& settings) {
   auto* quantize = app.add_option("--quantize", settings.mode,
-                                  "Write an int8 file (QDQ: int8 per-channel weights, uint8 activations calibrated on "
-                                  "real images), validated by top-1 agreement with the float model on real images; "
-                                  "with --validate_only, check that the file is quantized (see docs/quantization.md)")
-                       ->check(CLI::IsMember({"int8"}));
-  app.add_option("--calibration_data", settings.calibration_data,
-                 "Images the activations are calibrated on: an image, a folder or a split index file (default: the "
-                 "training index of the checkpoint's fold)")
-      ->check(CLI::ExistingPath)
-      ->needs(quantize);
-  app.add_option("--calibration_images", settings.calibration_images,
-                 "Calibrate on at most this many images, a seeded random choice (default: 256)")
-      ->check(CLI::PositiveNumber)
-      ->needs(quantize);
-  app.add_option("--calibration_method", settings.calibration_method,
-                 "minmax (the full range seen) or percentile (the 0.01% most extreme values clipped) (default: minmax)")
-      ->check(CLI::IsMember({"minmax", "percentile"}))
-      ->needs(quantize);
-  app.add_flag("--keep_first_conv_float", settings.keep_first_conv_float,
-               "Leave the convolution that reads the image in float")
-      ->needs(quantize);
+                                  "int8: static quantization (QDQ: int8 per-channel weights, uint8 activations "
+                                  "calibrated on real images), for convolutional networks. dynamic: int8 weights of "
+                                  "the matrix products, activations quantized at run time, no calibration, for "
+                                  "transformers such as the ViTs. Either is validated by top-1 agreement with the "
+                                  "float model on real images; with --validate_only, check that the file is "
+                                  "quantized (see docs/quantization.md)")
+                       ->check(CLI::IsMember({"int8", "dynamic"}));
+  const std::vector<CLI::Option*> calibration{
+      app.add_option("--calibration_data", settings.calibration_data,
+                     "Images the activations are calibrated on (int8): an image, a folder or a split index file "
+                     "(default: the training index of the checkpoint's fold)")
+          ->check(CLI::ExistingPath)
+          ->needs(quantize),
+      app.add_option("--calibration_images", settings.calibration_images,
+                     "Calibrate on at most this many images, a seeded random choice (int8; default: 256)")
+          ->check(CLI::PositiveNumber)
+          ->needs(quantize),
+      app.add_option("--calibration_method", settings.calibration_method,
+                     "minmax (the full range seen) or percentile (the 0.01% most extreme values clipped) (int8; "
+                     "default: minmax)")
+          ->check(CLI::IsMember({"minmax", "percentile"}))
+          ->needs(quantize),
+      app.add_flag("--keep_first_conv_float", settings.keep_first_conv_float,
+                   "Leave the convolution that reads the image in float (int8)")
+          ->needs(quantize)};
+  // Dynamic quantization has no calibration: a calibration option with it is a mistake to name.
+  app.parse_complete_callback([calibration, &settings] {
+    if (settings.mode != "dynamic") return;
+    for (const auto* option : calibration)
+      if (option->count() > 0)
+        throw CLI::ValidationError(option->get_name(), "applies to --quantize int8 only; --quantize dynamic "
+                                                       "quantizes activations at run time and needs no calibration");
+  });
   return quantize;
 }
 
@@ -194,8 +207,7 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
                              benchmark::kWarmupRuns, benchmark::kDefaultRuns))
       ->check(CLI::Range(1, 1000000))
       ->needs(benchmark_flag);
-  // Calibration feeds float [N, 3, H, W] batches, which a graph taking uint8 pixels does not accept.
-  add_quantize_options(app, flags.settings.quantize)->excludes(preprocessing)->excludes(deploy_dir);
+  add_quantize_options(app, flags.settings.quantize);
 }
 
 int run_export_command(const ExportFlags& flags) {

@@ -3,6 +3,8 @@
 #include "mltk/checkpoint/checkpoint.h"
 #include "mltk/cli/validation_data.h"
 #include "mltk/common/logging.h"
+#include "mltk/onnx_export/dynamic_quantization.h"
+#include "mltk/onnx_export/model_edits.h"
 #include "mltk/onnx_export/static_quantization.h"
 #include "mltk/runtime/onnx_model_checks.h"
 #include "mltk/validate/pixel_inputs.h"
@@ -25,12 +27,32 @@ std::string calibration_source(const QuantizeSettings& settings, const checkpoin
                            "a folder of images or a split index file)");
 }
 
+QuantizationSummary quantize_dynamically(const std::string& float_path, const std::string& output_path,
+                                         std::optional<int64_t> fixed_batch, bool detailed) {
+  onnx_export::DynamicQuantizationOptions options;
+  options.fixed_batch = fixed_batch;
+  const auto report = onnx_export::quantize_dynamic(float_path, output_path, options);
+  const nlohmann::json metadata = {{"format", "dynamic"},
+                                   {"weights", "int8, symmetric, per output column"},
+                                   {"activations", "uint8, per tensor, quantized at run time"},
+                                   {"quantized_nodes", report.quantized_nodes}};
+  onnx_export::update_onnx_metadata(output_path, {{kQuantizationMetadataKey, metadata.dump()}});
+  if (detailed) {
+    log::info("Quantized the weights of {} matrix products to int8; their inputs are quantized at run time",
+              report.quantized_nodes);
+    log::info("Size: {:.2f} MB quantized, {:.2f} MB float ({:.2f}x)", report.quantized_bytes / 1e6,
+              report.float_bytes / 1e6, static_cast<double>(report.quantized_bytes) / report.float_bytes);
+  }
+  return {metadata.dump(), report.float_bytes, report.quantized_bytes};
+}
+
 }  // namespace
 
 QuantizationSummary quantize_exported_file(const std::string& float_path, const std::string& output_path,
                                            std::optional<int64_t> fixed_batch, const checkpoint::Checkpoint& checkpoint,
                                            const std::string& checkpoint_path, const QuantizeSettings& settings,
                                            bool detailed) {
+  if (settings.mode == "dynamic") return quantize_dynamically(float_path, output_path, fixed_batch, detailed);
   const auto source = calibration_source(settings, checkpoint, checkpoint_path);
   const auto images = load_image_data("--calibration_data", source, checkpoint, checkpoint_path, settings.calibration_images);
   int64_t image_count = 0;  // of the last pass; every pass sees the same images

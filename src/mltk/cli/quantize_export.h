@@ -13,7 +13,7 @@ struct Checkpoint;
 namespace mltk::cli {
 
 struct QuantizeSettings {
-  std::string mode;              // "" (float export) or "int8"
+  std::string mode;              // "" (float export), "int8" (static) or "dynamic"
   std::string calibration_data;  // images, a folder or a split index; empty: the fold's training index
   int64_t calibration_images = 256;
   std::string calibration_method = "minmax";
@@ -32,9 +32,9 @@ struct QuantizationSummary {
 };
 
 // Quantizes the float ONNX file `float_path` (exported with a symbolic batch dimension) into
-// `output_path`, with `fixed_batch` as its batch dimension when given, calibrating on the settings'
-// images (or the checkpoint's training index), and logs the calibration and the sizes. Throws
-// std::runtime_error naming the flag to use when there are no calibration images.
+// `output_path`, with `fixed_batch` as its batch dimension when given, and logs what it did and the
+// sizes. int8 calibrates on the settings' images (or the checkpoint's training index) and throws
+// std::runtime_error naming the flag to use when there are none; dynamic needs no images.
 QuantizationSummary quantize_exported_file(const std::string& float_path, const std::string& output_path,
                                            std::optional<int64_t> fixed_batch, const checkpoint::Checkpoint& checkpoint,
                                            const std::string& checkpoint_path, const QuantizeSettings& settings,
