@@ -1,7 +1,7 @@
 // Drives a deployment's web app in headless Debian chromium: serves WEB_DIR on 127.0.0.1, opens the
 // page, classifies each IMAGE (a path relative to WEB_DIR) through window.mltkClassify and prints
 // one JSON line per image, {"image", "index", "label", "probabilities"}, after a first line
-// {"crossOriginIsolated", "threads"} describing the page. Saves a screenshot of the page after the
+// {"crossOriginIsolated", "threads", "about"} describing the page. Saves a screenshot of the page after the
 // last image.
 //
 //   node classify_deployment.mjs [--isolated] WEB_DIR SCREENSHOT.png IMAGE...
@@ -38,7 +38,7 @@ try {
   await page.waitForFunction(() => window.mltkReady === true, { timeout: 120000 });
   const about = await page.evaluate(() => ({ crossOriginIsolated: self.crossOriginIsolated, text: document.getElementById("about").textContent }));
   const threads = Number((about.text.match(/(\d+) threads?/) || [])[1]);
-  console.log(JSON.stringify({ crossOriginIsolated: about.crossOriginIsolated, threads }));
+  console.log(JSON.stringify({ crossOriginIsolated: about.crossOriginIsolated, threads, about: about.text }));
   for (const image of images) {
     const result = await page.evaluate((url) => window.mltkClassify(url), image);
     console.log(JSON.stringify({ image, ...result }));

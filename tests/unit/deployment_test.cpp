@@ -5,6 +5,7 @@
 #include "mltk/common/sha256.h"
 #include "mltk/common/subprocess.h"
 #include "mltk/models/zoo.h"
+#include "mltk/runtime/onnx_model_loader.h"
 
 #include "support/data_fixtures.h"
 #include "support/test_support.h"
@@ -37,6 +38,9 @@ constexpr double kBrowserBound = 1e-3;
 constexpr double kNodeBound = 5e-2;
 // Outputs closer than this to a tie are not compared by label: a rounding difference may flip them.
 constexpr double kTieMargin = 0.01;
+// An int8 file's logits differ from the float model's by a few quantization steps, which the test
+// model's scaled-up output layer magnifies: labels are compared where the float model is this sure.
+constexpr double kQuantizedConfidence = 0.75;
 
 // tiny_net with seeded weights whose output layer is scaled up, so that photos give confident,
 // varied answers rather than near ties.
@@ -106,6 +110,20 @@ std::vector<std::string> copy_photos(const fs::path& folder, int count) {
   return names;
 }
 
+// Photos copied into the web folder: their paths for ml-inference and their URLs for the page.
+struct WebPhotos {
+  std::vector<std::string> paths;
+  std::vector<std::string> urls;
+};
+WebPhotos photos_in_web_folder(const fs::path& deployment, int count) {
+  WebPhotos photos;
+  for (const auto& photo : copy_photos(deployment / "web" / "photos", count)) {
+    photos.paths.push_back((deployment / "web" / "photos" / photo).string());
+    photos.urls.push_back("photos/" + photo);
+  }
+  return photos;
+}
+
 std::string sha256sum(const std::string& path) {
   const auto result = run({"sha256sum", path});
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -161,14 +179,9 @@ TEST(Deployment, WebAppAndNodeExampleAgreeWithMlInference) {
   EXPECT_NE(card.find(model.at("model_sha256").get<std::string>()), std::string::npos);
   EXPECT_NE(card.find("Cross-Origin-Embedder-Policy"), std::string::npos);
 
-  const auto photos = copy_photos(deployment / "web" / "photos", 48);
-  std::vector<std::string> paths, urls;
-  for (const auto& photo : photos) {
-    paths.push_back((deployment / "web" / "photos" / photo).string());
-    urls.push_back("photos/" + photo);
-  }
+  const auto [paths, urls] = photos_in_web_folder(deployment, 48);
   const auto expected = ml_inference(checkpoint, paths);
-  ASSERT_EQ(expected.size(), photos.size());
+  ASSERT_EQ(expected.size(), paths.size());
   const auto index_of = [](const std::string& label) { return label == "ants" ? 0 : 1; };
 
   // The page, served without and with the headers that enable threads.
@@ -182,22 +195,22 @@ TEST(Deployment, WebAppAndNodeExampleAgreeWithMlInference) {
     const auto browser = run(argv);
     ASSERT_EQ(browser.exit_code, 0) << browser.out << browser.err;
     const auto lines = json_lines(browser.out);
-    ASSERT_EQ(lines.size(), photos.size() + 1);
+    ASSERT_EQ(lines.size(), paths.size() + 1);
     EXPECT_EQ(lines[0].at("crossOriginIsolated"), isolated);
     if (isolated) EXPECT_GT(lines[0].at("threads").get<int>(), 1);
     else EXPECT_EQ(lines[0].at("threads"), 1);
     int confident = 0;
     double largest = 0;
-    for (size_t i = 0; i < photos.size(); ++i) {
+    for (size_t i = 0; i < paths.size(); ++i) {
       const auto& ours = expected.at(paths[i]);
       const auto& page = lines[i + 1];
       const double difference =
           std::abs(page.at("probabilities").at(index_of(ours.label)).get<double>() - ours.confidence);
       largest = std::max(largest, difference);
-      EXPECT_LE(difference, kBrowserBound) << photos[i];
+      EXPECT_LE(difference, kBrowserBound) << urls[i];
       if (ours.confidence < 0.5 + kTieMargin) continue;
       ++confident;
-      EXPECT_EQ(page.at("label"), ours.label) << photos[i];
+      EXPECT_EQ(page.at("label"), ours.label) << urls[i];
     }
     EXPECT_GE(confident, 40) << "too many near ties to compare labels";
     std::cout << (isolated ? "isolated" : "single-threaded") << " page: " << confident
@@ -212,18 +225,62 @@ TEST(Deployment, WebAppAndNodeExampleAgreeWithMlInference) {
   const auto node = run(argv);
   ASSERT_EQ(node.exit_code, 0) << node.err;
   const auto lines = json_lines(node.out);
-  ASSERT_EQ(lines.size(), photos.size());
+  ASSERT_EQ(lines.size(), paths.size());
   double largest = 0;
-  for (size_t i = 0; i < photos.size(); ++i) {
+  for (size_t i = 0; i < paths.size(); ++i) {
     const auto& ours = expected.at(paths[i]);
     EXPECT_EQ(lines[i].at("image"), paths[i]);
     const double difference =
         std::abs(lines[i].at("probabilities").at(index_of(ours.label)).get<double>() - ours.confidence);
     largest = std::max(largest, difference);
-    EXPECT_LE(difference, kNodeBound) << photos[i];
-    if (ours.confidence >= 0.5 + kNodeBound + kTieMargin) EXPECT_EQ(lines[i].at("label"), ours.label) << photos[i];
+    EXPECT_LE(difference, kNodeBound) << urls[i];
+    if (ours.confidence >= 0.5 + kNodeBound + kTieMargin) EXPECT_EQ(lines[i].at("label"), ours.label) << urls[i];
   }
   std::cout << "node/classify.mjs: largest probability difference " << largest << "\n";
+}
+
+// A quantized deployment: the int8 file, with the preprocessing inside, serves in the page and keeps
+// the float model's answers on the photos it is confident about.
+TEST(Deployment, QuantizedModelServesInTheWebApp) {
+  MLTK_REQUIRE_HYMENOPTERA();
+  MLTK_REQUIRE_ONNXRUNTIME();
+  TempDir dir;
+  const std::string checkpoint = save_checkpoint(dir.path() / "runs" / "demo" / "weights" / "best.pt");
+  const fs::path deployment = dir.path() / "deployed";
+  const auto exported = run({kExport, "--checkpoint_path", checkpoint, "--deploy_dir", deployment.string(),
+                             "--quantize", "int8", "--calibration_data", testkit::hymenoptera_dir() + "/train",
+                             "--calibration_images", "64", "--validation_data", testkit::hymenoptera_dir() + "/val"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
+  const auto model = nlohmann::json::parse(read_file(deployment / "model.json"));
+  EXPECT_EQ(model.at("quantization").at("format"), "QDQ");
+  EXPECT_EQ(model.at("quantization").at("calibration_images"), 64);
+  EXPECT_NE(model.at("validation").at("status"), "FAIL");
+  EXPECT_NE(read_file(deployment / "README.md").find("| weights | int8 (static"), std::string::npos);
+  const auto graph = runtime::load_onnx_model((deployment / "model.onnx").string()).graph();
+  ASSERT_EQ(graph.input_size(), 1);
+  EXPECT_EQ(graph.input(0).type().tensor_type().elem_type(), onnx::TensorProto::UINT8);
+  EXPECT_TRUE(std::any_of(graph.node().begin(), graph.node().end(),
+                          [](const auto& node) { return node.op_type() == "QuantizeLinear"; }));
+
+  const auto [paths, urls] = photos_in_web_folder(deployment, 16);
+  const auto expected = ml_inference(checkpoint, paths);
+  ASSERT_EQ(expected.size(), paths.size());
+  std::vector<std::string> argv{"node", kSource + "/tests/browser/classify_deployment.mjs", (deployment / "web").string(),
+                                MLTK_BINARY_DIR "/deployment_web_app_int8.png"};
+  argv.insert(argv.end(), urls.begin(), urls.end());
+  const auto browser = run(argv);
+  ASSERT_EQ(browser.exit_code, 0) << browser.out << browser.err;
+  const auto lines = json_lines(browser.out);
+  ASSERT_EQ(lines.size(), paths.size() + 1);
+  EXPECT_NE(lines[0].at("about").get<std::string>().find("int8 (static) weights"), std::string::npos) << lines[0];
+  int confident = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const auto& ours = expected.at(paths[i]);
+    if (ours.confidence < kQuantizedConfidence) continue;
+    ++confident;
+    EXPECT_EQ(lines[i + 1].at("label"), ours.label) << urls[i] << " float confidence " << ours.confidence;
+  }
+  EXPECT_GE(confident, 8) << "too few confident photos to compare";
 }
 
 struct ExportRun {

@@ -3,6 +3,7 @@
 #include "mltk/checkpoint/checkpoint.h"
 #include "mltk/cli/deployment_files.h"
 #include "mltk/cli/model_card.h"
+#include "mltk/cli/quantize_export.h"
 #include "mltk/common/atomic_file.h"
 #include "mltk/common/logging.h"
 #include "mltk/common/sha256.h"
@@ -130,6 +131,7 @@ std::optional<validate::ExportValidation> deploy_checkpoint(const DeployRequest&
   facts.test_accuracy = inference::test_accuracy_beside(request.checkpoint_path);
   facts.model_sha256 = sha256_hex_of_file(model_path.string());
   facts.ort_web_version = sources.ort_web_version;
+  facts.quantization = quantization_of(model_path.string());
   const auto model = model_json(facts);
   const std::string model_text = model.dump(2) + "\n";
 

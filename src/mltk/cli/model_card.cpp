@@ -51,7 +51,8 @@ json model_json(const DeploymentFacts& facts) {
           {"validation", facts.validation ? validation_json(*facts.validation) : json()},
           {"test_accuracy", facts.test_accuracy ? json(*facts.test_accuracy) : json()},
           {"checkpoint", {{"path", facts.checkpoint_path}, {"epoch", checkpoint.epoch}}},
-          {"versions", {{"mltk", MLTK_VERSION}, {"onnxruntime_web", facts.ort_web_version}}}};
+          {"versions", {{"mltk", MLTK_VERSION}, {"onnxruntime_web", facts.ort_web_version}}},
+          {"quantization", facts.quantization ? json::parse(*facts.quantization) : json()}};
 }
 
 std::string model_card(const json& model) {
@@ -69,6 +70,13 @@ std::string model_card(const json& model) {
                                 v.at("images").at("count").get<int64_t>(), v.at("images").at("source").get<std::string>(),
                                 percent(v.at("images").at("top1_agreement").get<double>()));
   }
+  std::string weights = "float32";
+  if (const auto& q = model.at("quantization"); !q.is_null()) {
+    weights = q.at("format") == "dynamic"
+                  ? "int8 (dynamic: int8 weights of the matrix products, activations quantized while it runs)"
+                  : fmt::format("int8 (static, QDQ: int8 weights, uint8 activations calibrated on {} images)",
+                                q.at("calibration_images").get<int64_t>());
+  }
   const auto& accuracy = model.at("test_accuracy");
   const auto& mean = model.at("normalization").at("mean");
   const auto& deviation = model.at("normalization").at("std");
@@ -82,6 +90,7 @@ std::string model_card(const json& model) {
 | input | RGB, shorter side resized to {resize} pixels (bilinear, antialiased as PIL), centre crop {size}x{size} |
 | normalisation (inside the model) | mean {mean}, std {std} |
 | ONNX opset | {opset} |
+| weights | {weights} |
 | validation | {validation} |
 | test accuracy | {accuracy} |
 | model.onnx sha256 | `{sha}` |
@@ -134,7 +143,7 @@ probabilities may differ from `ml-inference`'s in the third decimal on some phot
       fmt::arg("type", model.at("model_type").get<std::string>()), fmt::arg("count", classes.size()),
       fmt::arg("classes", fmt::join(classes, ", ")), fmt::arg("resize", model.at("eval_resize").get<int>()),
       fmt::arg("size", size), fmt::arg("mean", mean.dump()), fmt::arg("std", deviation.dump()),
-      fmt::arg("opset", model.at("opset").get<int>()), fmt::arg("validation", validation),
+      fmt::arg("opset", model.at("opset").get<int>()), fmt::arg("validation", validation), fmt::arg("weights", weights),
       fmt::arg("accuracy", accuracy.is_null() ? std::string("not measured (no test report beside the checkpoint)")
                                               : percent(accuracy.get<double>())),
       fmt::arg("sha", model.at("model_sha256").get<std::string>()),

@@ -20,11 +20,12 @@ struct DeploymentFacts {
   std::optional<double> test_accuracy;                    // from the checkpoint's test report
   std::string model_sha256;
   std::string ort_web_version;
+  std::optional<std::string> quantization;  // the file's quantization metadata (JSON); none for float
 };
 
 // {"architecture", "model_type", "class_names", "input_size", "eval_resize", "normalization",
 //  "preprocessing", "input", "outputs", "opset", "model_file", "model_sha256", "validation",
-//  "test_accuracy", "checkpoint", "versions"}; what the web app and classify.mjs read.
+//  "test_accuracy", "checkpoint", "versions", "quantization"}; what the web app and classify.mjs read.
 nlohmann::json model_json(const DeploymentFacts& facts);
 
 // README.md: what the model is, how it was checked, how to serve and call it, and the files.

@@ -1,5 +1,8 @@
 #include "mltk/onnx_export/embedded_preprocessing.h"
 
+#include "mltk/onnx_export/model_writer.h"
+#include "mltk/runtime/onnx_model_loader.h"
+
 #include <torch/types.h>
 
 #include <stdexcept>
@@ -89,6 +92,15 @@ void embed_preprocessing(onnx::GraphProto& graph, const checkpoint::Normalizatio
   onnx::ValueInfoProto probabilities = graph.output(0);
   probabilities.set_name(kProbabilitiesOutput);
   *graph.add_output() = std::move(probabilities);
+}
+
+void embed_preprocessing_in_file(const std::string& path, const checkpoint::Normalization& normalization) {
+  auto model = runtime::load_onnx_model(path);
+  DeferredInitializers initializer_data;
+  embed_preprocessing(*model.mutable_graph(), normalization, initializer_data);
+  model.mutable_graph()->clear_value_info();
+  validate_model(model, initializer_data);
+  write_model_atomically(model, path, initializer_data);
 }
 
 }  // namespace mltk::onnx_export

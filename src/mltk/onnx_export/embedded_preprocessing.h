@@ -7,6 +7,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <string>
+
 namespace mltk::onnx_export {
 
 // uint8 [N, H, W, 3] RGB pixels in, float logits [N, classes] and their softmax out.
@@ -21,5 +23,9 @@ inline constexpr const char* kProbabilitiesOutput = "probabilities";
 // was declared (fixed or symbolic).
 void embed_preprocessing(onnx::GraphProto& graph, const checkpoint::Normalization& normalization,
                          DeferredInitializers& initializer_data);
+
+// The same rewrite of a written ONNX file (a quantized export, which had to be calibrated on
+// normalised float batches first), checked and written back atomically.
+void embed_preprocessing_in_file(const std::string& path, const checkpoint::Normalization& normalization);
 
 }  // namespace mltk::onnx_export

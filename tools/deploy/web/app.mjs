@@ -15,8 +15,9 @@ const status = document.getElementById("status");
 
 const model = await (await fetch(new URL("model.json", here))).json();
 const session = await ort.InferenceSession.create(new URL("model.onnx", here).href, { executionProviders: ["wasm"] });
+const weights = model.quantization ? `int8 (${model.quantization.format === "dynamic" ? "dynamic" : "static"})` : "float32";
 about.textContent = `${model.architecture}, ${model.class_names.length} classes, input ${model.input_size}×${model.input_size} ` +
-  `(resize ${model.eval_resize}); ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads === 1 ? "" : "s"}`;
+  `(resize ${model.eval_resize}), ${weights} weights; ${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads === 1 ? "" : "s"}`;
 
 // Pixels exactly as the file holds them: no colour-profile conversion, no premultiplied alpha.
 async function decode(blob) {
