@@ -53,9 +53,13 @@ def prepare_data(bin_dir, work):
 
 def train(bin_dir, work, architecture, epochs, input_size):
     runs = work / "runs" / architecture
-    checkpoint = runs / "hymenoptera_base_fold_0" / "weights" / "best.pt"
-    if checkpoint.is_file():
+    run_folder = runs / "hymenoptera_base_fold_0"
+    checkpoint = run_folder / "weights" / "best.pt"
+    state = run_folder / "run_state.json"
+    if state.is_file() and json.loads(state.read_text()).get("state") in ("completed", "early_stopped"):
         return checkpoint
+    # An interrupted run would leave a checkpoint of fewer epochs: train again from scratch.
+    shutil.rmtree(run_folder, ignore_errors=True)
     config = work / f"{architecture}.yaml"
     config.write_text(f"""data:
   dataset_name: hymenoptera
@@ -103,6 +107,8 @@ def with_int8_activations(uint8_file, int8_file):
             continue
         moved = (numpy_helper.to_array(zero_point).astype(np.int16) - 128).astype(np.int8)
         zero_point.CopyFrom(numpy_helper.from_array(moved, zero_point.name))
+    # The stored shape inference typed the quantized tensors uint8; ONNX Runtime re-infers them.
+    del model.graph.value_info[:]
     onnx.checker.check_model(model)
     onnx.save(model, str(int8_file))
 
