@@ -184,6 +184,33 @@ TEST(DataLoader, UndecodableImageIsSkippedOnceWithoutShiftingLabels) {
       EXPECT_EQ(batch.labels[static_cast<int64_t>(i)].item<int64_t>(), samples[batch.sample_indices[i]].label);
 }
 
+// Each process's loader finds only its own shard's broken images; the shards must still split the
+// same order in every later epoch, or processes would train on overlapping data and step unevenly.
+TEST(DataLoader, AnUndecodableImageLeavesTheShardsOfLaterEpochsUnchanged) {
+  TempDir dir;
+  auto samples = colour_dataset(dir);
+  std::ofstream(dir.file("raw/b/broken.png")) << "not a png";
+  samples.insert(samples.begin() + 3, Sample{dir.file("raw/b/broken.png"), 1});
+  const auto sharded = [](size_t shard) {
+    LoaderOptions options_of_shard = options(4, true, 0, 8);
+    options_of_shard.num_shards = 2;
+    options_of_shard.shard = shard;
+    options_of_shard.pad_shards = true;
+    return options_of_shard;
+  };
+  DataLoader first_shard(samples, train_transform(), sharded(0)), second_shard(samples, train_transform(), sharded(1));
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    // Only the shard that holds the broken image this epoch learns of it.
+    const auto first = order_of(run_epoch(first_shard, epoch)), second = order_of(run_epoch(second_shard, epoch));
+    std::set<size_t> together(first.begin(), first.end());
+    together.insert(second.begin(), second.end());
+    EXPECT_LE(first.size() + second.size(), 45u) << "epoch " << epoch;  // at most the padding repeats one
+    EXPECT_EQ(together.size(), 44u) << "epoch " << epoch;
+    EXPECT_FALSE(together.count(3)) << "epoch " << epoch;
+    EXPECT_EQ(first_shard.num_batches(), second_shard.num_batches());
+  }
+}
+
 TEST(DataLoader, JpegWithoutImageDataIsSkippedOnceByTheTrainTransform) {
   TempDir dir;
   auto samples = colour_dataset(dir);

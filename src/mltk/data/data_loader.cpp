@@ -38,9 +38,12 @@ struct DataLoader::Impl {
   size_t window() const { return static_cast<size_t>(std::max({options.prefetch_batches, options.num_workers, 1})); }
 
   void plan_epoch(int new_epoch) {
+    // A shard's loader learns only of its own shard's broken images; leaving them in the order keeps
+    // the order, and so the shards, the same in every process.
+    const bool keep_undecodable = options.num_shards > 1;
     std::vector<size_t> order;
     for (size_t i = 0; i < samples.size(); ++i)
-      if (!undecodable.count(i)) order.push_back(i);
+      if (keep_undecodable || !undecodable.count(i)) order.push_back(i);
     if (options.shuffle) {
       // Sample indices never reach the maximum, so this stream is distinct from every sample's.
       Random rng = Random::for_sample(options.seed, new_epoch, std::numeric_limits<uint64_t>::max());
@@ -202,7 +205,8 @@ size_t DataLoader::num_samples() const {
 }
 
 size_t DataLoader::num_batches() const {
-  const size_t samples = impl_->shard_size(num_samples()), batch_size = static_cast<size_t>(impl_->options.batch_size);
+  const size_t planned = impl_->options.num_shards > 1 ? impl_->samples.size() : num_samples();
+  const size_t samples = impl_->shard_size(planned), batch_size = static_cast<size_t>(impl_->options.batch_size);
   return impl_->options.drop_last ? samples / batch_size : (samples + batch_size - 1) / batch_size;
 }
 

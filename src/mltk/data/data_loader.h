@@ -35,8 +35,10 @@ struct Batch {
 
 // Batches come out in order, and their content depends only on (seed, epoch, sample order), never
 // on thread scheduling, num_workers or the shard: the epoch's order is one permutation of every
-// sample, and each image's augmentation is drawn from (seed, epoch, its index in the sample list). An image that cannot be decoded is logged once (WARNING
-// with its path) and left out of that and every later epoch; its batch is one sample smaller.
+// sample, and each image's augmentation is drawn from (seed, epoch, its index in the sample list).
+// An image that cannot be decoded is logged once (WARNING with its path) and left out of that and
+// every later epoch; its batch is one sample smaller. A sharded loader keeps it in the order, so
+// that every process's order stays the same, and leaves it out of its batch every epoch.
 class DataLoader {
  public:
   DataLoader(std::vector<Sample> samples, std::shared_ptr<const ImageTransform> transform, LoaderOptions options);
