@@ -291,6 +291,8 @@ TEST_F(DistributedTraining, SigtermStopsEveryRankKeepsLastCheckpointAndResumesWi
   kill(job.pid(), SIGTERM);
   ASSERT_TRUE(job.wait(std::chrono::seconds(60))) << job.output();
   EXPECT_NE(job.output().find("Training interrupted by SIGTERM"), std::string::npos) << job.output();
+  // Rank 1 stopped too, and its warning carries its rank.
+  EXPECT_NE(job.output().find("rank 1 | Training interrupted by SIGTERM"), std::string::npos) << job.output();
   const auto last = checkpoint::load_checkpoint(last_checkpoint(runs));
   ASSERT_EQ(last.extras.count("interrupted_during_epoch"), 1u) << job.output();
 
