@@ -271,7 +271,8 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     EpochMetrics row{epoch,
                      sums[0] / std::max(1.0, sums[2]),
                      sums[1] / std::max(1.0, sums[2]),
-                     sums[3] / std::max(1.0, sums[5]),
+                     // A single process keeps predict's own mean, bit for bit.
+                     parallel.world_size() > 1 ? sums[3] / std::max(1.0, sums[5]) : val.mean_loss,
                      sums[4] / std::max(1.0, sums[5]),
                      lr,
                      0.0,
