@@ -7,6 +7,7 @@
 #include "mltk/pipeline/dataset.h"
 #include "mltk/pipeline/model_builder.h"
 #include "mltk/report/run_page.h"
+#include "mltk/train/data_parallel.h"
 #include "mltk/train/interrupt.h"
 #include "mltk/train/trainer.h"
 
@@ -27,6 +28,7 @@ struct TrainFlags {
   std::optional<int> fold, batch_size, num_epochs, seed, num_workers;
   std::optional<double> lr;
   std::optional<std::string> device;
+  int dist_timeout_seconds = 300;
 };
 
 std::vector<config::Override> overrides_of(const TrainFlags& flags) {
@@ -89,6 +91,11 @@ int main(int argc, char** argv) {
   app.add_option("--device", flags.device, "training.device (cpu, cuda, auto)");
   app.add_option("--runs_dir", flags.runs_dir, "Folder holding the run folders <dataset>_<model.type>_fold_<k>")
       ->capture_default_str();
+  app.add_option("--dist_timeout", flags.dist_timeout_seconds,
+                 "Under torchrun: seconds a process waits for the others (to join, and at every exchange) before "
+                 "it stops and names the rank that is missing")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   auto* resume = app.add_flag("--resume", flags.resume, "Continue an existing run from its weights/last.pt");
   app.add_flag("--overwrite", flags.overwrite, "Delete an existing run folder and start again")->excludes(resume);
   cli::add_common_options(app, common);
@@ -109,6 +116,7 @@ int main(int argc, char** argv) {
                            : flags.overwrite ? train::ExistingRun::overwrite
                                              : train::ExistingRun::refuse;
     options.on_progress = report::write_run_page;
+    options.collectives = train::join_data_parallel_job(std::chrono::seconds(flags.dist_timeout_seconds));
     const auto result = train::train(config, options);
     if (result.outcome == train::TrainOutcome::interrupted) {
       const int signal = train::interrupt_signal();

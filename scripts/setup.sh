@@ -18,7 +18,7 @@ packages=(
   # toolchain
   g++ make cmake ccache pkg-config
   # libraries
-  libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev
+  libtorch-dev libgloo-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libjpeg62-turbo-dev
   # quickstart data (scripts/quickstart.sh)

@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -127,6 +128,44 @@ TEST(DataLoader, DropLastAndUnshuffledOrder) {
   EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
 }
 
+// Data-parallel processes each load one shard; together they must see what a single process sees,
+// with the same augmentation of every image.
+TEST(DataLoader, ShardsInterleaveOneGlobalOrderWithUnchangedAugmentation) {
+  TempDir dir;
+  const auto samples = colour_dataset(dir);  // 44 images: 3 shards do not divide them evenly
+  DataLoader whole(samples, train_transform(), options(44, true, 0, 9));
+  const auto reference = run_epoch(whole, 3);
+  const auto global_order = order_of(reference);
+  std::map<size_t, torch::Tensor> reference_image;
+  for (size_t i = 0; i < global_order.size(); ++i) reference_image[global_order[i]] = reference[0].images[static_cast<int64_t>(i)];
+
+  for (const bool pad : {true, false}) {
+    std::vector<size_t> seen;
+    for (size_t shard = 0; shard < 3; ++shard) {
+      LoaderOptions sharded = options(4, true, shard == 1 ? 2 : 0, 9);
+      sharded.num_shards = 3;
+      sharded.shard = shard;
+      sharded.pad_shards = pad;
+      DataLoader loader(samples, train_transform(), sharded);
+      const auto batches = run_epoch(loader, 3);
+      const auto order = order_of(batches);
+      EXPECT_EQ(loader.num_batches(), batches.size());
+      EXPECT_EQ(order.size(), pad ? 15u : (shard < 2 ? 15u : 14u)) << "shard " << shard;
+      for (size_t k = 0; k < order.size(); ++k) {
+        EXPECT_EQ(order[k], global_order[(shard + 3 * k) % global_order.size()]) << "shard " << shard << " position " << k;
+        EXPECT_TRUE(torch::equal(batches[k / 4].images[static_cast<int64_t>(k % 4)], reference_image[order[k]]))
+            << "sample " << order[k] << " is augmented differently in shard " << shard;
+      }
+      seen.insert(seen.end(), order.begin(), order.end());
+    }
+    std::sort(seen.begin(), seen.end());
+    std::vector<size_t> expected(44);
+    std::iota(expected.begin(), expected.end(), 0);
+    if (pad) expected.insert(std::upper_bound(expected.begin(), expected.end(), global_order[0]), global_order[0]);
+    EXPECT_EQ(seen, expected) << (pad ? "padded" : "unpadded");
+  }
+}
+
 TEST(DataLoader, UndecodableImageIsSkippedOnceWithoutShiftingLabels) {
   TempDir dir;
   auto samples = colour_dataset(dir);
@@ -143,6 +182,33 @@ TEST(DataLoader, UndecodableImageIsSkippedOnceWithoutShiftingLabels) {
   for (const auto& batch : second)
     for (size_t i = 0; i < batch.sample_indices.size(); ++i)
       EXPECT_EQ(batch.labels[static_cast<int64_t>(i)].item<int64_t>(), samples[batch.sample_indices[i]].label);
+}
+
+// Each process's loader finds only its own shard's broken images; the shards must still split the
+// same order in every later epoch, or processes would train on overlapping data and step unevenly.
+TEST(DataLoader, AnUndecodableImageLeavesTheShardsOfLaterEpochsUnchanged) {
+  TempDir dir;
+  auto samples = colour_dataset(dir);
+  std::ofstream(dir.file("raw/b/broken.png")) << "not a png";
+  samples.insert(samples.begin() + 3, Sample{dir.file("raw/b/broken.png"), 1});
+  const auto sharded = [](size_t shard) {
+    LoaderOptions options_of_shard = options(4, true, 0, 8);
+    options_of_shard.num_shards = 2;
+    options_of_shard.shard = shard;
+    options_of_shard.pad_shards = true;
+    return options_of_shard;
+  };
+  DataLoader first_shard(samples, train_transform(), sharded(0)), second_shard(samples, train_transform(), sharded(1));
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    // Only the shard that holds the broken image this epoch learns of it.
+    const auto first = order_of(run_epoch(first_shard, epoch)), second = order_of(run_epoch(second_shard, epoch));
+    std::set<size_t> together(first.begin(), first.end());
+    together.insert(second.begin(), second.end());
+    EXPECT_LE(first.size() + second.size(), 45u) << "epoch " << epoch;  // at most the padding repeats one
+    EXPECT_EQ(together.size(), 44u) << "epoch " << epoch;
+    EXPECT_FALSE(together.count(3)) << "epoch " << epoch;
+    EXPECT_EQ(first_shard.num_batches(), second_shard.num_batches());
+  }
 }
 
 TEST(DataLoader, JpegWithoutImageDataIsSkippedOnceByTheTrainTransform) {

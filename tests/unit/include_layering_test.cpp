@@ -27,7 +27,7 @@ using FolderGraph = std::map<std::string, std::set<std::string>>;
 const std::map<std::string, int>& layer_of_folder() {
   static const std::map<std::string, int> layers = {
       {"common", 0},
-      {"models", 1}, {"data", 1}, {"checkpoint", 1}, {"config", 1},
+      {"models", 1}, {"data", 1}, {"checkpoint", 1}, {"config", 1}, {"distributed", 1},
       {"pipeline", 2}, {"runtime", 2},
       {"onnx_export", 3}, {"validate", 3}, {"benchmark", 3},
       {"train", 4}, {"inference", 4},

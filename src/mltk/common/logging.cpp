@@ -1,4 +1,5 @@
 #include "mltk/common/logging.h"
+#include "mltk/common/quiet_logging.h"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -27,9 +28,12 @@ class LevelNameFlag : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelNameFlag>(); }
 };
 
+// Set by keep_only_warnings; spdlog patterns treat '%' specially, so it is escaped.
+std::string line_prefix;
+
 std::unique_ptr<spdlog::formatter> make_formatter() {
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<LevelNameFlag>('*').set_pattern("%Y-%m-%d %H:%M:%S | %* | %v");
+  formatter->add_flag<LevelNameFlag>('*').set_pattern("%Y-%m-%d %H:%M:%S | %* | " + line_prefix + "%v");
   return formatter;
 }
 
@@ -52,6 +56,17 @@ void add_file(const std::string& path) {
   file->set_formatter(make_formatter());
   file->set_level(spdlog::level::debug);
   spdlog::default_logger()->sinks().push_back(file);
+}
+
+void keep_only_warnings(const std::string& prefix) {
+  line_prefix.clear();
+  for (char c : prefix) {
+    if (c == '%') line_prefix += '%';
+    line_prefix += c;
+  }
+  auto logger = spdlog::default_logger();
+  logger->set_level(spdlog::level::warn);
+  for (auto& sink : logger->sinks()) sink->set_formatter(make_formatter());
 }
 
 }  // namespace mltk::log

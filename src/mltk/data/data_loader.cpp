@@ -38,15 +38,19 @@ struct DataLoader::Impl {
   size_t window() const { return static_cast<size_t>(std::max({options.prefetch_batches, options.num_workers, 1})); }
 
   void plan_epoch(int new_epoch) {
+    // A shard's loader learns only of its own shard's broken images; leaving them in the order keeps
+    // the order, and so the shards, the same in every process.
+    const bool keep_undecodable = options.num_shards > 1;
     std::vector<size_t> order;
     for (size_t i = 0; i < samples.size(); ++i)
-      if (!undecodable.count(i)) order.push_back(i);
+      if (keep_undecodable || !undecodable.count(i)) order.push_back(i);
     if (options.shuffle) {
       // Sample indices never reach the maximum, so this stream is distinct from every sample's.
       Random rng = Random::for_sample(options.seed, new_epoch, std::numeric_limits<uint64_t>::max());
       for (size_t i = order.size(); i > 1; --i)
         std::swap(order[i - 1], order[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(i) - 1))]);
     }
+    order = shard_of(order);
     batches.clear();
     const auto batch_size = static_cast<size_t>(options.batch_size);
     for (size_t start = 0; start < order.size(); start += batch_size) {
@@ -60,6 +64,22 @@ struct DataLoader::Impl {
     failure = nullptr;
     stopping = false;
     started = true;
+  }
+
+  std::vector<size_t> shard_of(const std::vector<size_t>& order) const {
+    if (options.num_shards == 1 || order.empty()) return order;
+    size_t length = order.size();
+    if (options.pad_shards) length = (length + options.num_shards - 1) / options.num_shards * options.num_shards;
+    std::vector<size_t> shard;
+    for (size_t position = options.shard; position < length; position += options.num_shards)
+      shard.push_back(order[position % order.size()]);
+    return shard;
+  }
+
+  size_t shard_size(size_t samples_left) const {
+    if (options.num_shards == 1) return samples_left;
+    if (options.pad_shards) return (samples_left + options.num_shards - 1) / options.num_shards;
+    return samples_left / options.num_shards + (options.shard < samples_left % options.num_shards ? 1 : 0);
   }
 
   // Records a sample that failed to decode; true the first time, so it is logged once.
@@ -154,6 +174,8 @@ DataLoader::DataLoader(std::vector<Sample> samples, std::shared_ptr<const ImageT
   if (!transform) throw std::invalid_argument("DataLoader needs a transform");
   if (options.batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
   if (options.num_workers < 0) throw std::invalid_argument("num_workers must not be negative");
+  if (options.num_shards < 1 || options.shard >= options.num_shards)
+    throw std::invalid_argument("shard must be below num_shards, and num_shards at least 1");
   impl_->samples = std::move(samples);
   impl_->transform = std::move(transform);
   impl_->options = options;
@@ -183,7 +205,8 @@ size_t DataLoader::num_samples() const {
 }
 
 size_t DataLoader::num_batches() const {
-  const size_t samples = num_samples(), batch_size = static_cast<size_t>(impl_->options.batch_size);
+  const size_t planned = impl_->options.num_shards > 1 ? impl_->samples.size() : num_samples();
+  const size_t samples = impl_->shard_size(planned), batch_size = static_cast<size_t>(impl_->options.batch_size);
   return impl_->options.drop_last ? samples / batch_size : (samples + batch_size - 1) / batch_size;
 }
 

@@ -19,6 +19,12 @@ struct LoaderOptions {
   int num_workers = 0;        // 0: decode and transform inline in next()
   int prefetch_batches = 2;   // batches prepared ahead of the consumer
   bool drop_last = false;
+  // Data-parallel training: the loader yields only shard `shard` of `num_shards`, the samples at
+  // positions shard, shard + num_shards, ... of the epoch's order, as DistributedSampler does. With
+  // pad_shards the order is first extended by repeating its start until every shard has the same
+  // length, so that every process takes the same number of steps.
+  size_t num_shards = 1, shard = 0;
+  bool pad_shards = false;
 };
 
 struct Batch {
@@ -28,8 +34,11 @@ struct Batch {
 };
 
 // Batches come out in order, and their content depends only on (seed, epoch, sample order), never
-// on thread scheduling or num_workers. An image that cannot be decoded is logged once (WARNING
-// with its path) and left out of that and every later epoch; its batch is one sample smaller.
+// on thread scheduling, num_workers or the shard: the epoch's order is one permutation of every
+// sample, and each image's augmentation is drawn from (seed, epoch, its index in the sample list).
+// An image that cannot be decoded is logged once (WARNING with its path) and left out of that and
+// every later epoch; its batch is one sample smaller. A sharded loader keeps it in the order, so
+// that every process's order stays the same, and leaves it out of its batch every epoch.
 class DataLoader {
  public:
   DataLoader(std::vector<Sample> samples, std::shared_ptr<const ImageTransform> transform, LoaderOptions options);
@@ -44,6 +53,7 @@ class DataLoader {
 
   // Samples given minus those found undecodable so far.
   size_t num_samples() const;
+  // Batches of this loader's shard in one epoch.
   size_t num_batches() const;
   // Paths found undecodable so far, in the order they were found.
   std::vector<std::string> skipped_files() const;

@@ -10,6 +10,7 @@
 #include "mltk/pipeline/model_builder.h"
 #include "mltk/pipeline/predict.h"
 #include "mltk/pipeline/transform_options.h"
+#include "mltk/train/data_parallel.h"
 #include "mltk/train/device.h"
 #include "mltk/train/epoch_metrics.h"
 #include "mltk/train/freeze.h"
@@ -27,6 +28,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 namespace mltk::train {
 
@@ -40,47 +42,61 @@ struct EpochTotals {
   double loss_sum = 0.0;
   int64_t correct = 0, images = 0;
   double seconds = 0.0;
+  double seconds_waiting_for_gradients = 0.0;  // data-parallel: all-reduce time backward did not hide
+  size_t steps = 0;
   bool interrupted = false;
 };
 
-// One pass over the training loader. The loss is checked before every backward pass so that a
-// diverged run stops at the first bad batch instead of writing NaN weights.
+// One pass over this process's share of the training loader. The loss is checked before every
+// backward pass so that a diverged run stops at the first bad batch instead of writing NaN weights.
+// Data-parallel processes agree on both checks at every step, so that all of them stop at the same
+// batch and none waits for a peer that has left the loop.
 EpochTotals train_one_epoch(models::ClassifierImpl& model, torch::optim::Optimizer& optimizer, data::DataLoader& loader,
-                            const torch::Device& device, double label_smoothing, const std::string& label, int epoch) {
+                            DataParallel& parallel, const torch::Device& device, double label_smoothing,
+                            const std::string& label, int epoch) {
   model.train();
   EpochTotals totals;
   const auto start = Clock::now();
-  EpochProgress progress(label, loader.num_batches());
-  size_t batches = 0;
+  const double waited_before = parallel.seconds_waiting_for_gradients();
+  std::optional<EpochProgress> progress;
+  if (parallel.is_leader()) progress.emplace(label, loader.num_batches());
+  const auto finish_progress = [&] {
+    if (progress) progress->finish();
+  };
   while (auto batch = loader.next()) {
     const auto images = batch->images.to(device);
     const auto labels = batch->labels.to(device);
     const auto logits = model.forward(images);
     const auto loss = pipeline::cross_entropy(logits, labels, label_smoothing);
     const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value)) {
-      progress.finish();
+    if (parallel.on_any_process(!std::isfinite(loss_value), "agreeing whether the loss is finite")) {
+      finish_progress();
+      const std::string value = std::isfinite(loss_value) ? "non-finite on another rank" : fmt::format("{}", loss_value);
       throw std::runtime_error(fmt::format("the training loss became {} at epoch {}, batch {}: training diverged; "
                                            "lower optimizer.lr or check the data",
-                                           loss_value, epoch, batches + 1));
+                                           value, epoch, totals.steps + 1));
     }
     optimizer.zero_grad();
     loss.backward();
+    parallel.average_gradients();
     optimizer.step();
     const int64_t n = labels.size(0);
     totals.loss_sum += loss_value * n;
     totals.correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
     totals.images += n;
-    progress.update(++batches, static_cast<size_t>(totals.images), totals.loss_sum / totals.images);
-    if (interrupt_requested()) {
+    ++totals.steps;
+    if (progress) progress->update(totals.steps, static_cast<size_t>(totals.images), totals.loss_sum / totals.images);
+    if (parallel.on_any_process(interrupt_requested(), "agreeing whether a signal ends the run")) {
       totals.interrupted = true;
       break;
     }
   }
-  progress.finish();
+  finish_progress();
   totals.seconds = seconds_since(start);
+  totals.seconds_waiting_for_gradients = parallel.seconds_waiting_for_gradients() - waited_before;
   return totals;
 }
+
 
 checkpoint::Checkpoint make_checkpoint(const models::ClassifierImpl& model, const config::Config& config,
                                        const std::vector<std::string>& class_names, int epoch) {
@@ -104,6 +120,15 @@ data::LoaderOptions loader_options(const config::Config& config, bool shuffle) {
   return options;
 }
 
+// This process's share of a split. Training shards are padded to equal length so that every
+// process takes the same number of steps; validation shards are not, so every image counts once.
+data::LoaderOptions shard_options(data::LoaderOptions options, const DataParallel& parallel, bool pad) {
+  options.num_shards = static_cast<size_t>(parallel.world_size());
+  options.shard = static_cast<size_t>(parallel.rank());
+  options.pad_shards = pad;
+  return options;
+}
+
 }  // namespace
 
 TrainResult train(const config::Config& config, const TrainOptions& options) {
@@ -121,8 +146,12 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
   auto test_samples = pipeline::load_split(layout, data::test_index_path(layout.splits_dir), class_names);
   const torch::Device device = resolve_device(config.training.device);
 
+  DataParallel parallel(options.collectives);
+  // Rank 0 alone writes the run folder; the others only read weights/last.pt when resuming.
+  const bool leader = parallel.is_leader();
   TrainResult result;
-  result.folder = prepare_run_folder(run_folder_path(config, options.runs_dir), options.existing_run);
+  const auto folder_path = run_folder_path(config, options.runs_dir);
+  result.folder = leader ? prepare_run_folder(folder_path, options.existing_run) : RunFolder{folder_path};
   const RunFolder& folder = result.folder;
   RunStatus status;
   status.folder = folder;
@@ -132,8 +161,10 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     write_run_state(status);
     if (options.on_progress) options.on_progress(status);
   };
-  log::add_file(folder.log_file());
-  write_file_atomically(folder.config_file(), config.to_yaml());
+  if (leader) {
+    log::add_file(folder.log_file());
+    write_file_atomically(folder.config_file(), config.to_yaml());
+  }
   log::info("Run folder: {}", folder.root);
   log::info("Data: {} classes, {} train / {} val / {} test images (fold {})", class_names.size(), train_samples.size(),
             val_samples.size(), test_samples.size(), fold);
@@ -172,7 +203,7 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
                                "; the run cannot be resumed from this file: start it again with --overwrite");
     }
     start_epoch = static_cast<int>(last.epoch);
-    history = read_metrics_json(folder.metrics_json());
+    if (leader) history = read_metrics_json(folder.metrics_json());
     history.resize(std::min<size_t>(history.size(), start_epoch));
     // Resumes recorded after this checkpoint was written belong to a history that is discarded.
     auto& resumes = status.resumed_after;
@@ -182,15 +213,21 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     log::info("Resuming after epoch {} from {}", start_epoch, folder.last_checkpoint());
   }
   set_learning_rate(*optimizer, scheduler->lr());
+  parallel.start(model, parameters);
+  if (parallel.world_size() > 1)
+    log::info("Data-parallel on {} processes: batch {} per process, global batch {}", parallel.world_size(),
+              config.training.batch_size, parallel.world_size() * config.training.batch_size);
 
   const auto train_transform = std::make_shared<const data::TrainTransform>(pipeline::train_transform_options(config));
   const auto eval_transform = std::make_shared<const data::EvalTransform>(pipeline::eval_transform_options(config));
-  auto train_options = loader_options(config, true);
+  auto train_options = shard_options(loader_options(config, true), parallel, true);
   // A last batch of one image would break BatchNorm in training mode; shuffling changes which
   // images fall into the dropped remainder every epoch.
-  train_options.drop_last = train_samples.size() > static_cast<size_t>(config.training.batch_size);
+  const size_t shard_size = (train_samples.size() + train_options.num_shards - 1) / train_options.num_shards;
+  train_options.drop_last = shard_size > static_cast<size_t>(config.training.batch_size);
   data::DataLoader train_loader(std::move(train_samples), train_transform, train_options);
-  data::DataLoader val_loader(std::move(val_samples), eval_transform, loader_options(config, false));
+  data::DataLoader val_loader(std::move(val_samples), eval_transform,
+                              shard_options(loader_options(config, false), parallel, false));
   const auto forward = [&](const torch::Tensor& images) { return model.forward(images.to(device)); };
   const double smoothing = config.training.label_smoothing;
   const int num_epochs = config.training.num_epochs;
@@ -204,8 +241,12 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     torch::manual_seed(static_cast<uint64_t>(config.training.seed) * 1000003 + epoch);
     train_loader.start_epoch(epoch);
     const double lr = learning_rate(*optimizer);
-    const auto totals = train_one_epoch(model, *optimizer, train_loader, device, smoothing,
+    const auto totals = train_one_epoch(model, *optimizer, train_loader, parallel, device, smoothing,
                                         fmt::format("Epoch {}/{}", epoch, num_epochs), epoch);
+    if (totals.interrupted && !leader) {
+      result.outcome = TrainOutcome::interrupted;
+      break;
+    }
     if (totals.interrupted) {
       // The weights are mid-epoch; epoch still names the last completed one, so --resume repeats
       // the interrupted epoch from these weights.
@@ -219,20 +260,38 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
       break;
     }
     model.eval();
+    parallel.share_leader_buffers(model);
     const auto val = pipeline::predict(forward, val_loader, smoothing);
+    const double val_images = static_cast<double>(val.labels.size());
+    // Sums over the processes, so that every rank takes the same best-epoch, scheduler and early
+    // stopping decisions: train loss, correct, images; validation loss, correct, images.
+    std::vector<double> sums{totals.loss_sum, static_cast<double>(totals.correct), static_cast<double>(totals.images),
+                             val.mean_loss * val_images, std::round(val.accuracy() * val_images), val_images};
+    parallel.sum(sums, "combining the epoch's metrics");
     EpochMetrics row{epoch,
-                     totals.loss_sum / std::max<int64_t>(1, totals.images),
-                     static_cast<double>(totals.correct) / std::max<int64_t>(1, totals.images),
-                     val.mean_loss,
-                     val.accuracy(),
+                     sums[0] / std::max(1.0, sums[2]),
+                     sums[1] / std::max(1.0, sums[2]),
+                     // A single process keeps predict's own mean, bit for bit.
+                     parallel.world_size() > 1 ? sums[3] / std::max(1.0, sums[5]) : val.mean_loss,
+                     sums[4] / std::max(1.0, sums[5]),
                      lr,
                      0.0,
-                     totals.images / std::max(1e-9, totals.seconds)};
+                     sums[2] / std::max(1e-9, totals.seconds)};
     const double monitored = monitor == "val_loss" ? row.val_loss : row.val_accuracy;
     set_learning_rate(*optimizer, scheduler->step(epoch, monitored));
     const bool improved = best_accuracy.update(row.val_accuracy);
     early_stopping.update(monitored);
     row.epoch_seconds = seconds_since(epoch_start);
+    result.epochs_done = epoch;
+    const int patience = config.training.early_stopping_patience;
+    const bool stop_early = patience > 0 && early_stopping.epochs_without_improvement() >= patience;
+    if (!leader) {
+      if (stop_early) {
+        result.outcome = TrainOutcome::early_stopped;
+        break;
+      }
+      continue;
+    }
     history.push_back(row);
 
     auto last = make_checkpoint(model, config, class_names, epoch);
@@ -248,10 +307,12 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     log::info("Epoch {}/{} | train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f}{} | lr {:.3g} | {:.1f}s, {:.1f} img/s",
               epoch, num_epochs, row.train_loss, row.train_accuracy, row.val_loss, row.val_accuracy,
               improved ? " (best)" : "", lr, row.epoch_seconds, row.images_per_second);
-    result.epochs_done = epoch;
+    if (parallel.world_size() > 1)
+      log::info("Gradient all-reduce: {:.1f} ms per step not hidden by the backward pass, {:.1f}% of the training time",
+                1000.0 * totals.seconds_waiting_for_gradients / std::max<size_t>(1, totals.steps),
+                100.0 * totals.seconds_waiting_for_gradients / std::max(1e-9, totals.seconds));
     report_progress();
-    const int patience = config.training.early_stopping_patience;
-    if (patience > 0 && early_stopping.epochs_without_improvement() >= patience) {
+    if (stop_early) {
       log::info("Early stopping: {} has not improved for {} epochs", monitor, patience);
       result.outcome = TrainOutcome::early_stopped;
       break;
@@ -262,6 +323,8 @@ TrainResult train(const config::Config& config, const TrainOptions& options) {
     log::warning("{} undecodable training images were left out (named in the warnings above)", skipped);
   status.outcome = result.outcome;
   status.finished = true;
+  // The test evaluation needs every prediction for the report; rank 0 makes them alone.
+  if (!leader) return result;
   if (result.outcome == TrainOutcome::interrupted) {
     report_progress();
     return result;

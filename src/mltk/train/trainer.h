@@ -4,9 +4,13 @@
 #include "mltk/train/run_status.h"
 
 #include <functional>
-
+#include <memory>
 #include <optional>
 #include <string>
+
+namespace mltk::distributed {
+class Collectives;
+}
 
 namespace mltk::train {
 
@@ -16,6 +20,9 @@ struct TrainOptions {
   // Called after every epoch's checkpoints and metrics are written, and once more when the run
   // ends (RunStatus::finished, with the test evaluation when there was one).
   std::function<void(const RunStatus&)> on_progress;
+  // The other processes of a data-parallel job (join_data_parallel_job); null for a single process.
+  // Only rank 0 writes the run folder and calls on_progress.
+  std::shared_ptr<distributed::Collectives> collectives;
 };
 
 struct TrainResult {
