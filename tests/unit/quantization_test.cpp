@@ -26,6 +26,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <tuple>
 
 namespace {
@@ -150,7 +152,7 @@ TEST(QuantizedModel, RunsInBothRuntimesCloseToTheFloatModel) {
   const auto images = calibration_images();
   const auto report = onnx_export::quantize_static(float_path, quantized_path, batches_of(images), {});
   EXPECT_EQ(report.summary.quantized_nodes, 5);  // three convolutions, two linear layers
-  EXPECT_EQ(report.summary.folded_relus, 4);     // after each convolution and fc1
+  EXPECT_EQ(report.summary.folded_activations, 4);     // after each convolution and fc1
   EXPECT_LT(report.quantized_bytes, report.float_bytes * 0.3);
 
   const auto graph = runtime::load_onnx_model(quantized_path).graph();
@@ -177,9 +179,10 @@ TEST(QuantizedModel, RunsInBothRuntimesCloseToTheFloatModel) {
   EXPECT_GT(between.metrics->cosine_similarity, 0.999);
 }
 
-// Conv -> Relu -> Reshape(shape from a Constant node) -> Gemm: nodes without inputs (Constant) sit
-// among the ones the rewrite visits, as in exported MobileNets.
-std::string write_model_with_constant_node(const std::string& path) {
+// Conv -> activation -> Reshape(shape from a Constant node) -> Gemm: nodes without inputs
+// (Constant) sit among the ones the rewrite visits, as in exported MobileNets. The activation is a
+// Relu, or a Clip between two Constant bounds when `clip` holds them (ReLU6 is {0, 6}).
+std::string write_conv_gemm_model(const std::string& path, std::optional<std::pair<float, float>> clip = std::nullopt) {
   torch::manual_seed(7);
   onnx::GraphProto graph;
   graph.set_name("constant_shape");
@@ -193,13 +196,22 @@ std::string write_model_with_constant_node(const std::string& path) {
     node.add_output(output);
     return &node;
   };
+  const auto constant = [&](const std::string& name, const torch::Tensor& value) {
+    auto* attribute = add("Constant", {}, name)->add_attribute();
+    attribute->set_name("value");
+    attribute->set_type(onnx::AttributeProto::TENSOR);
+    *attribute->mutable_t() = onnx_export::to_tensor_proto(value, "");
+  };
   add("Conv", {"input", "conv.weight"}, "conv");
-  add("Relu", {"conv"}, "relu");
-  auto* shape = add("Constant", {}, "shape")->add_attribute();
-  shape->set_name("value");
-  shape->set_type(onnx::AttributeProto::TENSOR);
-  *shape->mutable_t() = onnx_export::to_tensor_proto(torch::tensor({2, 4 * 6 * 6}, torch::kLong), "");
-  add("Reshape", {"relu", "shape"}, "flat");
+  if (clip) {
+    constant("low", torch::tensor(clip->first));
+    constant("high", torch::tensor(clip->second));
+    add("Clip", {"conv", "low", "high"}, "activated");
+  } else {
+    add("Relu", {"conv"}, "activated");
+  }
+  constant("shape", torch::tensor({2, 4 * 6 * 6}, torch::kLong));
+  add("Reshape", {"activated", "shape"}, "flat");
   auto* trans_b = add("Gemm", {"flat", "fc.weight"}, "output")->add_attribute();
   trans_b->set_name("transB");
   trans_b->set_type(onnx::AttributeProto::INT);
@@ -211,17 +223,44 @@ std::string write_model_with_constant_node(const std::string& path) {
   return path;
 }
 
+std::vector<torch::Tensor> small_images() {
+  torch::manual_seed(19);
+  return {torch::randn({2, 3, 8, 8}), torch::randn({2, 3, 8, 8})};
+}
+
+// The quantized file's logits against the float file's on the first calibration batch.
+double cosine_to_float(const std::string& float_path, const std::string& quantized_path,
+                       const std::vector<torch::Tensor>& images) {
+  runtime::ReferenceEvaluator float_model(float_path), quantized(quantized_path);
+  const auto comparison = validate::compare(float_model.run({images[0]}).front(), quantized.run({images[0]}).front());
+  EXPECT_TRUE(comparison.metrics) << comparison.failure;
+  return comparison.metrics ? comparison.metrics->cosine_similarity : 0.0;
+}
+
 TEST(QuantizedModel, GraphsWithConstantNodesAreQuantized) {
   TempDir dir;
-  const auto float_path = write_model_with_constant_node(dir.file("float.onnx"));
-  torch::manual_seed(19);
-  const std::vector<torch::Tensor> images{torch::randn({2, 3, 8, 8}), torch::randn({2, 3, 8, 8})};
+  const auto float_path = write_conv_gemm_model(dir.file("float.onnx"));
+  const auto images = small_images();
   const auto report = onnx_export::quantize_static(float_path, dir.file("int8.onnx"), batches_of(images), {});
   EXPECT_EQ(report.summary.quantized_nodes, 2);
-  runtime::ReferenceEvaluator float_model(float_path), quantized(dir.file("int8.onnx"));
-  const auto comparison = validate::compare(float_model.run({images[0]}).front(), quantized.run({images[0]}).front());
-  ASSERT_TRUE(comparison.metrics) << comparison.failure;
-  EXPECT_GT(comparison.metrics->cosine_similarity, 0.99);
+  EXPECT_GT(cosine_to_float(float_path, dir.file("int8.onnx"), images), 0.99);
+}
+
+TEST(QuantizedModel, ReluSixIsFoldedIntoTheQuantizationAndOtherClipsAreKept) {
+  TempDir dir;
+  const auto images = small_images();
+  const auto relu6 = write_conv_gemm_model(dir.file("relu6.onnx"), std::pair{0.0F, 6.0F});
+  const auto folded = onnx_export::quantize_static(relu6, dir.file("relu6.int8.onnx"), batches_of(images), {});
+  EXPECT_EQ(folded.summary.folded_activations, 1);
+  EXPECT_EQ(count_nodes(runtime::load_onnx_model(dir.file("relu6.int8.onnx")).graph(), "Clip"), 0);
+  EXPECT_GT(cosine_to_float(relu6, dir.file("relu6.int8.onnx"), images), 0.99);
+
+  // A Clip from -1 would let negative values through, which a zero point of 0 cannot represent.
+  const auto symmetric = write_conv_gemm_model(dir.file("clip.onnx"), std::pair{-1.0F, 1.0F});
+  const auto kept = onnx_export::quantize_static(symmetric, dir.file("clip.int8.onnx"), batches_of(images), {});
+  EXPECT_EQ(kept.summary.folded_activations, 0);
+  EXPECT_EQ(count_nodes(runtime::load_onnx_model(dir.file("clip.int8.onnx")).graph(), "Clip"), 1);
+  EXPECT_GT(cosine_to_float(symmetric, dir.file("clip.int8.onnx"), images), 0.99);
 }
 
 TEST(QuantizedModel, NeedsOpset13) {

@@ -96,12 +96,12 @@ QuantizationSummary quantize_exported_file(const std::string& float_path, const 
                                    {"calibration_data", source},
                                    {"first_conv_float", settings.keep_first_conv_float},
                                    {"quantized_nodes", report.summary.quantized_nodes},
-                                   {"relus_folded", report.summary.folded_relus}};
+                                   {"activations_folded", report.summary.folded_activations}};
   onnx_export::update_onnx_metadata(output_path, {{kQuantizationMetadataKey, metadata.dump()}});
   if (detailed) {
     log::info("Calibrated on {} images from {} ({})", image_count, source, settings.calibration_method);
-    log::info("Quantized {} operators to int8 ({} ReLUs folded into their quantization)",
-              report.summary.quantized_nodes, report.summary.folded_relus);
+    log::info("Quantized {} operators to int8 ({} ReLU and ReLU6 activations folded into their quantization)",
+              report.summary.quantized_nodes, report.summary.folded_activations);
     log::info("Size: {:.2f} MB quantized, {:.2f} MB float ({:.2f}x)", report.quantized_bytes / 1e6,
               report.float_bytes / 1e6, static_cast<double>(report.quantized_bytes) / report.float_bytes);
   }

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -35,6 +36,33 @@ bool quantizable(const onnx::NodeProto& node, const std::map<std::string, const 
   const auto bias = initializers.find(node.input(2));
   return bias != initializers.end() && bias->second->dims_size() == 1 &&
          bias->second->dims(0) == weight->second->dims(static_cast<int>(axis));
+}
+
+// The value of a constant input: an initializer, or the output of a Constant node.
+std::optional<at::Tensor> constant_input(const onnx::GraphProto& graph, const std::string& name,
+                                         const std::map<std::string, const onnx::TensorProto*>& initializers) {
+  if (const auto initializer = initializers.find(name); initializer != initializers.end())
+    return from_tensor_proto(*initializer->second);
+  for (const auto& node : graph.node()) {
+    if (node.op_type() != "Constant" || node.output_size() != 1 || node.output(0) != name) continue;
+    const auto* value = find_attribute(node, "value");
+    if (value != nullptr && value->has_t()) return from_tensor_proto(value->t());
+  }
+  return std::nullopt;
+}
+
+// Relu, or a Clip from 0 to a positive bound (ReLU6) or to nothing: an activation whose output a
+// uint8 quantization with a zero point of 0 and a range within its bounds reproduces exactly, since
+// quantizing saturates below 0 and above the range's top just as the activation clips.
+bool clips_at_zero(const onnx::GraphProto& graph, const onnx::NodeProto& node,
+                   const std::map<std::string, const onnx::TensorProto*>& initializers) {
+  if (node.op_type() == "Relu") return true;
+  if (node.op_type() != "Clip" || node.input_size() < 2 || node.input(1).empty()) return false;
+  const auto low = constant_input(graph, node.input(1), initializers);
+  if (!low || low->numel() != 1 || low->item<double>() != 0.0) return false;
+  if (node.input_size() < 3 || node.input(2).empty()) return true;
+  const auto high = constant_input(graph, node.input(2), initializers);
+  return high && high->numel() == 1 && high->item<double>() > 0.0;
 }
 
 // Builds the rewritten node list: DequantizeLinear before each reader of a quantized tensor,
@@ -142,9 +170,9 @@ QdqPlan plan_qdq(const onnx::GraphProto& graph, const QdqOptions& options) {
       continue;
     }
     const auto& output_readers = readers[output];
-    if (output_readers.size() == 1 && graph.node(output_readers[0]).op_type() == "Relu" &&
+    if (output_readers.size() == 1 && clips_at_zero(graph, graph.node(output_readers[0]), initializers) &&
         !graph_outputs.count(graph.node(output_readers[0]).output(0))) {
-      plan.folded_relus[i] = output_readers[0];
+      plan.folded_activations[i] = output_readers[0];
       activations.push_back(graph.node(output_readers[0]).output(0));
     } else {
       activations.push_back(output);
@@ -161,7 +189,7 @@ QdqSummary insert_qdq(onnx::GraphProto& graph, const QdqPlan& plan, const std::m
   const auto initializers = initializers_by_name(original);
   const std::set<int> quantized(plan.quantized_nodes.begin(), plan.quantized_nodes.end());
   std::set<int> dropped_relus;
-  for (const auto& [node, relu] : plan.folded_relus) dropped_relus.insert(relu);
+  for (const auto& [node, relu] : plan.folded_activations) dropped_relus.insert(relu);
 
   QdqWriter writer(graph, ranges, plan.activations);
   writer.quantize_graph_inputs();
@@ -172,14 +200,14 @@ QdqSummary insert_qdq(onnx::GraphProto& graph, const QdqPlan& plan, const std::m
     const std::string float_input = quantized.count(i) ? node.input(0) : std::string();
     writer.dequantize_inputs(node);
     if (quantized.count(i)) writer.quantize_weights(node, float_input, initializers);
-    if (const auto relu = plan.folded_relus.find(i); relu != plan.folded_relus.end())
+    if (const auto relu = plan.folded_activations.find(i); relu != plan.folded_activations.end())
       node.set_output(0, original.node(relu->second).output(0));
     writer.add(std::move(node));
   }
   writer.finish();
   graph.clear_value_info();
   remove_dead_nodes(graph);
-  return {static_cast<int64_t>(plan.quantized_nodes.size()), static_cast<int64_t>(plan.folded_relus.size()),
+  return {static_cast<int64_t>(plan.quantized_nodes.size()), static_cast<int64_t>(plan.folded_activations.size()),
           static_cast<int64_t>(plan.activations.size())};
 }
 

@@ -20,22 +20,23 @@ struct QdqOptions {
 
 // Which nodes are quantized and which activations need calibrated ranges.
 struct QdqPlan {
-  std::vector<int> quantized_nodes;         // Conv/Gemm/MatMul nodes with constant weights
-  std::map<int, int> folded_relus;          // quantized node -> the Relu its output quantization replaces
-  std::vector<int> float_output_nodes;      // quantized nodes whose output stays float (the logits)
-  std::vector<std::string> activations;     // tensors quantized to uint8, in graph order
+  std::vector<int> quantized_nodes;     // Conv/Gemm/MatMul nodes with constant weights
+  std::map<int, int> folded_activations;  // quantized node -> the Relu or ReLU6 Clip its output quantization replaces
+  std::vector<int> float_output_nodes;  // quantized nodes whose output stays float (the logits)
+  std::vector<std::string> activations; // tensors quantized to uint8, in graph order
 };
 
 // A node is quantized when it is a Conv, a Gemm (without transA, alpha or beta) or a 2-D MatMul
 // whose weight and bias are initializers. Its float input is quantized; so is its output unless it
-// is a graph output (the classifier's logits stay float). An output read only by a Relu is
-// quantized after the Relu instead, and the Relu is dropped: a uint8 zero point of 0 clips the
-// negative values just as the Relu did.
+// is a graph output (the classifier's logits stay float). An output read only by a Relu, or by a
+// Clip from 0 (ReLU6), is quantized after that activation instead, and the activation is dropped:
+// a uint8 zero point of 0 clips the negative values just as it did, and the calibrated range, which
+// ends at or below the Clip's bound, saturates the large ones.
 QdqPlan plan_qdq(const onnx::GraphProto& graph, const QdqOptions& options);
 
 struct QdqSummary {
   int64_t quantized_nodes = 0;
-  int64_t folded_relus = 0;
+  int64_t folded_activations = 0;
   int64_t quantized_activations = 0;
 };
 

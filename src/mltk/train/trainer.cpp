@@ -97,7 +97,6 @@ EpochTotals train_one_epoch(models::ClassifierImpl& model, torch::optim::Optimiz
   return totals;
 }
 
-
 checkpoint::Checkpoint make_checkpoint(const models::ClassifierImpl& model, const config::Config& config,
                                        const std::vector<std::string>& class_names, int epoch) {
   checkpoint::Checkpoint out;
