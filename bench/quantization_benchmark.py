@@ -15,7 +15,7 @@ onnx Python package), to see which of the two ONNX Runtime runs faster on this C
 
 Usage (from the repository root, after scripts/setup.sh):
   /usr/bin/python3 bench/quantization_benchmark.py [--work_dir DIR] [--epochs 3] [--input_size 224]
-      [--threads 2] [--runs 50] [--rounds 3] [--method minmax] [--keep_first_conv_float]
+      [--threads 2] [--runs 50] [--rounds 3] [--method percentile] [--keep_first_conv_float]
       [--activation_types] [ARCH[:dynamic] ...]
 The work dir keeps the data and the trained checkpoints, so a second run with the same --work_dir
 only exports and measures.
@@ -179,7 +179,7 @@ def main():
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calibration_images", type=int, default=256)
-    parser.add_argument("--method", default="minmax", choices=["minmax", "percentile"])
+    parser.add_argument("--method", default="percentile", choices=["minmax", "percentile"])
     parser.add_argument("--keep_first_conv_float", action="store_true")
     parser.add_argument("--activation_types", action="store_true",
                         help="also time each static file with int8 instead of uint8 activations")

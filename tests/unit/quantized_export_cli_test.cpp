@@ -93,7 +93,7 @@ TEST_F(QuantizedExport, KeepsTheFloatModelsAnswersInOnnxRuntimeAndTheReferenceEv
 
   const auto metadata = metadata_of(quantized);
   const auto quantization = nlohmann::json::parse(metadata.at("quantization"));
-  EXPECT_EQ(quantization["calibration_method"], "minmax");
+  EXPECT_EQ(quantization["calibration_method"], "percentile");  // the default
   EXPECT_EQ(quantization["calibration_images"], 64);
   const auto verdict = nlohmann::json::parse(metadata.at("quantization_verdict"));
   EXPECT_EQ(verdict["status"], report["status"]);

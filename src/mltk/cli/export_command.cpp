@@ -134,7 +134,7 @@ CLI::Option* add_quantize_options(CLI::App& app, QuantizeSettings& settings) {
           ->needs(quantize),
       app.add_option("--calibration_method", settings.calibration_method,
                      "minmax (the full range seen) or percentile (the 0.01% most extreme values clipped) (int8; "
-                     "default: minmax)")
+                     "default: percentile)")
           ->check(CLI::IsMember({"minmax", "percentile"}))
           ->needs(quantize),
       app.add_flag("--keep_first_conv_float", settings.keep_first_conv_float,
