@@ -61,7 +61,8 @@ std::optional<DeclaredSize> bmp_size(const std::vector<uchar>& bytes) {
 }
 
 // PNM (P1 to P6): width and height are the first two decimal numbers after the magic, separated by
-// whitespace and '#' comments.
+// whitespace and '#' comments. OpenCV's reader takes the byte after a number's last digit as its
+// terminator, whatever it is ("20000`20000" declares 20000 x 20000), so this reader does too.
 std::optional<DeclaredSize> pnm_size(const std::vector<uchar>& bytes) {
   if (!is_pnm(bytes)) return std::nullopt;
   size_t pos = 2;
@@ -76,6 +77,7 @@ std::optional<DeclaredSize> pnm_size(const std::vector<uchar>& bytes) {
     if (pos == bytes.size() || !std::isdigit(bytes[pos])) return std::nullopt;
     for (; pos < bytes.size() && std::isdigit(bytes[pos]); ++pos)
       number = std::min<uint64_t>(number * 10 + (bytes[pos] - '0'), uint64_t{1} << 31);  // saturated: far too large already
+    ++pos;  // the terminator
   }
   return DeclaredSize{numbers[0], numbers[1]};
 }
@@ -344,6 +346,8 @@ DecodedImage decode_image(const std::vector<uchar>& bytes, int min_short_side) {
   } else {
     for (const auto header_size : {png_size, bmp_size, pnm_size, tiff_size, webp_size})
       if ((declared = header_size(bytes))) break;
+    // A PNM header this reader cannot follow may still be one OpenCV reads, at a size unchecked.
+    if (!declared && is_pnm(bytes)) return {{}, "its PNM header gives no width and height that can be read"};
   }
   if (declared && declared->pixels() > static_cast<uint64_t>(kMaxDecodedPixels)) return {{}, too_many_pixels(*declared)};
   // PIL ignores EXIF orientation, so torchvision-trained models saw unrotated pixels; do the same.
