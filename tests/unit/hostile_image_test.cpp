@@ -166,6 +166,8 @@ TEST(HostileImage, BmpAndPnmDeclaringGiantSizesAreRefused) {
   EXPECT_TRUE(refused_for_size(data::decode_image(text_bytes("P5\n088888`8844$1\x89\r")), "88888 x 8844"));
   EXPECT_EQ(data::decode_image(text_bytes("P5 width height 255 ")).error,
             "its PNM header gives no width and height that can be read");
+  // A header ending right after a number (found by fuzzing the fix above: a read past the end).
+  EXPECT_EQ(data::decode_image(text_bytes("P69")).error, "its PNM header gives no width and height that can be read");
 }
 
 TEST(HostileImage, TiffAndWebpDeclaringGiantSizesAreRefused) {

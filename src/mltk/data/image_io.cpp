@@ -74,10 +74,10 @@ std::optional<DeclaredSize> pnm_size(const std::vector<uchar>& bytes) {
       else
         ++pos;
     }
-    if (pos == bytes.size() || !std::isdigit(bytes[pos])) return std::nullopt;
+    if (pos >= bytes.size() || !std::isdigit(bytes[pos])) return std::nullopt;
     for (; pos < bytes.size() && std::isdigit(bytes[pos]); ++pos)
       number = std::min<uint64_t>(number * 10 + (bytes[pos] - '0'), uint64_t{1} << 31);  // saturated: far too large already
-    ++pos;  // the terminator
+    if (pos < bytes.size()) ++pos;  // the terminator
   }
   return DeclaredSize{numbers[0], numbers[1]};
 }
