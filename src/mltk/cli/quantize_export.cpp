@@ -27,6 +27,18 @@ std::string calibration_source(const QuantizeSettings& settings, const checkpoin
                            "a folder of images or a split index file)");
 }
 
+// Records the quantization in the file's metadata, which needs what the rewrite counted, and
+// reports the size of the finished file against the float one.
+QuantizationSummary finish_quantized_file(const std::string& output_path, const nlohmann::json& metadata,
+                                          int64_t float_bytes, bool detailed) {
+  onnx_export::update_onnx_metadata(output_path, {{kQuantizationMetadataKey, metadata.dump()}});
+  const auto quantized_bytes = static_cast<int64_t>(std::filesystem::file_size(output_path));
+  if (detailed)
+    log::info("Size: {:.2f} MB quantized, {:.2f} MB float ({:.2f}x)", quantized_bytes / 1e6, float_bytes / 1e6,
+              static_cast<double>(quantized_bytes) / float_bytes);
+  return {metadata.dump(), float_bytes, quantized_bytes};
+}
+
 QuantizationSummary quantize_dynamically(const std::string& float_path, const std::string& output_path,
                                          std::optional<int64_t> fixed_batch, bool detailed) {
   onnx_export::DynamicQuantizationOptions options;
@@ -36,14 +48,10 @@ QuantizationSummary quantize_dynamically(const std::string& float_path, const st
                                    {"weights", "int8, symmetric, per output column"},
                                    {"activations", "uint8, per tensor, quantized at run time"},
                                    {"quantized_nodes", report.quantized_nodes}};
-  onnx_export::update_onnx_metadata(output_path, {{kQuantizationMetadataKey, metadata.dump()}});
-  if (detailed) {
+  if (detailed)
     log::info("Quantized the weights of {} matrix products to int8; their inputs are quantized at run time",
               report.quantized_nodes);
-    log::info("Size: {:.2f} MB quantized, {:.2f} MB float ({:.2f}x)", report.quantized_bytes / 1e6,
-              report.float_bytes / 1e6, static_cast<double>(report.quantized_bytes) / report.float_bytes);
-  }
-  return {metadata.dump(), report.float_bytes, report.quantized_bytes};
+  return finish_quantized_file(output_path, metadata, report.float_bytes, detailed);
 }
 
 }  // namespace
@@ -97,15 +105,12 @@ QuantizationSummary quantize_exported_file(const std::string& float_path, const 
                                    {"first_conv_float", settings.keep_first_conv_float},
                                    {"quantized_nodes", report.summary.quantized_nodes},
                                    {"activations_folded", report.summary.folded_activations}};
-  onnx_export::update_onnx_metadata(output_path, {{kQuantizationMetadataKey, metadata.dump()}});
   if (detailed) {
     log::info("Calibrated on {} images from {} ({})", image_count, source, settings.calibration_method);
     log::info("Quantized {} operators to int8 ({} ReLU and ReLU6 activations folded into their quantization)",
               report.summary.quantized_nodes, report.summary.folded_activations);
-    log::info("Size: {:.2f} MB quantized, {:.2f} MB float ({:.2f}x)", report.quantized_bytes / 1e6,
-              report.float_bytes / 1e6, static_cast<double>(report.quantized_bytes) / report.float_bytes);
   }
-  return {metadata.dump(), report.float_bytes, static_cast<int64_t>(std::filesystem::file_size(output_path))};
+  return finish_quantized_file(output_path, metadata, report.float_bytes, detailed);
 }
 
 std::optional<std::string> quantization_of(const std::string& onnx_path) {
