@@ -124,6 +124,21 @@ WebPhotos photos_in_web_folder(const fs::path& deployment, int count) {
   return photos;
 }
 
+// The seeded checkpoint in a run folder, deployed with `flags` and validated on hymenoptera's val photos.
+struct DemoDeployment {
+  std::string checkpoint;
+  fs::path folder;
+  ProcessResult exported;
+};
+DemoDeployment deploy_demo(const TempDir& dir, const std::vector<std::string>& flags) {
+  DemoDeployment demo{save_checkpoint(dir.path() / "runs" / "demo" / "weights" / "best.pt"), dir.path() / "deployed", {}};
+  std::vector<std::string> argv{kExport, "--checkpoint_path", demo.checkpoint, "--deploy_dir", demo.folder.string(),
+                                "--validation_data", testkit::hymenoptera_dir() + "/val"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  demo.exported = run(argv);
+  return demo;
+}
+
 std::string sha256sum(const std::string& path) {
   const auto result = run({"sha256sum", path});
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -155,10 +170,7 @@ TEST(Deployment, WebAppAndNodeExampleAgreeWithMlInference) {
   MLTK_REQUIRE_HYMENOPTERA();
   MLTK_REQUIRE_ONNXRUNTIME();
   TempDir dir;
-  const std::string checkpoint = save_checkpoint(dir.path() / "runs" / "demo" / "weights" / "best.pt");
-  const fs::path deployment = dir.path() / "deployed";
-  const auto exported = run({kExport, "--checkpoint_path", checkpoint, "--deploy_dir", deployment.string(),
-                             "--validation_data", testkit::hymenoptera_dir() + "/val"});
+  const auto [checkpoint, deployment, exported] = deploy_demo(dir, {});
   ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
 
   for (const char* file : {"model.onnx", "model.json", "README.md", "web/index.html", "web/app.mjs", "web/preprocess.mjs",
@@ -245,11 +257,9 @@ TEST(Deployment, QuantizedModelServesInTheWebApp) {
   MLTK_REQUIRE_HYMENOPTERA();
   MLTK_REQUIRE_ONNXRUNTIME();
   TempDir dir;
-  const std::string checkpoint = save_checkpoint(dir.path() / "runs" / "demo" / "weights" / "best.pt");
-  const fs::path deployment = dir.path() / "deployed";
-  const auto exported = run({kExport, "--checkpoint_path", checkpoint, "--deploy_dir", deployment.string(),
-                             "--quantize", "int8", "--calibration_data", testkit::hymenoptera_dir() + "/train",
-                             "--calibration_images", "64", "--validation_data", testkit::hymenoptera_dir() + "/val"});
+  const auto [checkpoint, deployment, exported] =
+      deploy_demo(dir, {"--quantize", "int8", "--calibration_data", testkit::hymenoptera_dir() + "/train",
+                        "--calibration_images", "64"});
   ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
   const auto model = nlohmann::json::parse(read_file(deployment / "model.json"));
   EXPECT_EQ(model.at("quantization").at("format"), "QDQ");
