@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <limits>
 
 namespace mltk::runtime {
@@ -11,6 +12,10 @@ namespace {
 std::vector<torch::Tensor> relu(const OpContext& ctx) { return {torch::relu(ctx.input(0))}; }
 std::vector<torch::Tensor> sigmoid(const OpContext& ctx) { return {torch::sigmoid(ctx.input(0))}; }
 std::vector<torch::Tensor> tanh(const OpContext& ctx) { return {torch::tanh(ctx.input(0))}; }
+
+std::vector<torch::Tensor> leaky_relu(const OpContext& ctx) {
+  return {torch::leaky_relu(ctx.input(0), ctx.attr_float("alpha", 0.01F))};
+}
 
 std::vector<torch::Tensor> clip(const OpContext& ctx) {
   const auto& x = ctx.input(0);
@@ -39,16 +44,24 @@ std::vector<torch::Tensor> hard_swish(const OpContext& ctx) {
   return {torch::hardswish(ctx.input(0))};
 }
 
-std::vector<torch::Tensor> softmax(const OpContext& ctx) {
+// Softmax-style normalisation along one axis. Before opset 13 the input is coerced to 2-D at
+// `axis` (default 1) and normalised per row; from 13 only the one axis (default -1) is.
+torch::Tensor normalize_along_axis(const OpContext& ctx,
+                                   const std::function<torch::Tensor(const torch::Tensor&, int64_t)>& normalize) {
   const auto& x = ctx.input(0);
   const int64_t rank = x.dim();
-  if (ctx.opset() >= 13) {
-    return {torch::softmax(x, normalize_axis(ctx, ctx.attr_int("axis", -1), rank))};
-  }
-  // Before opset 13 the input is coerced to 2-D at `axis` (default 1) and normalised per row.
+  if (ctx.opset() >= 13) return normalize(x, normalize_axis(ctx, ctx.attr_int("axis", -1), rank));
   const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", 1), rank);
   const int64_t rows = c10::multiply_integers(x.sizes().slice(0, axis));
-  return {torch::softmax(x.reshape({rows, -1}), 1).reshape(x.sizes())};
+  return normalize(x.reshape({rows, -1}), 1).reshape(x.sizes());
+}
+
+std::vector<torch::Tensor> softmax(const OpContext& ctx) {
+  return {normalize_along_axis(ctx, [](const torch::Tensor& x, int64_t axis) { return torch::softmax(x, axis); })};
+}
+
+std::vector<torch::Tensor> log_softmax(const OpContext& ctx) {
+  return {normalize_along_axis(ctx, [](const torch::Tensor& x, int64_t axis) { return torch::log_softmax(x, axis); })};
 }
 
 }  // namespace
@@ -60,7 +73,9 @@ void register_activation_ops(OperatorRegistry& registry) {
   registry.add("Clip", clip);
   registry.add("HardSigmoid", hard_sigmoid);
   registry.add("HardSwish", hard_swish);
+  registry.add("LeakyRelu", leaky_relu);
   registry.add("Softmax", softmax);
+  registry.add("LogSoftmax", log_softmax);
 }
 
 }  // namespace mltk::runtime

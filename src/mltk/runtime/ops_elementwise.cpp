@@ -29,6 +29,7 @@ std::vector<torch::Tensor> pow(const OpContext& ctx) {
 std::vector<torch::Tensor> sqrt(const OpContext& ctx) { return {torch::sqrt(ctx.input(0))}; }
 std::vector<torch::Tensor> neg(const OpContext& ctx) { return {torch::neg(ctx.input(0))}; }
 std::vector<torch::Tensor> erf(const OpContext& ctx) { return {torch::erf(ctx.input(0))}; }
+std::vector<torch::Tensor> exp(const OpContext& ctx) { return {torch::exp(ctx.input(0))}; }
 std::vector<torch::Tensor> equal(const OpContext& ctx) { return {torch::eq(ctx.input(0), ctx.input(1))}; }
 
 std::vector<torch::Tensor> where(const OpContext& ctx) {
@@ -66,6 +67,7 @@ void register_elementwise_ops(OperatorRegistry& registry) {
   registry.add("Sqrt", sqrt);
   registry.add("Neg", neg);
   registry.add("Erf", erf);
+  registry.add("Exp", exp);
   registry.add("Equal", equal);
   registry.add("Where", where);
   registry.add("Cast", cast);
