@@ -17,6 +17,39 @@ std::vector<torch::Tensor> leaky_relu(const OpContext& ctx) {
   return {torch::leaky_relu(ctx.input(0), ctx.attr_float("alpha", 0.01F))};
 }
 
+std::vector<torch::Tensor> prelu(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  // ONNX broadcasts slope to X numpy-style; ATen's prelu only takes per-channel slopes.
+  return {torch::where(x < 0, x * ctx.input(1), x)};
+}
+
+std::vector<torch::Tensor> thresholded_relu(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  return {torch::where(x > ctx.attr_float("alpha", 1.0F), x, torch::zeros_like(x))};
+}
+
+std::vector<torch::Tensor> elu(const OpContext& ctx) {
+  return {torch::elu(ctx.input(0), ctx.attr_float("alpha", 1.0F))};
+}
+
+std::vector<torch::Tensor> selu(const OpContext& ctx) {
+  // ONNX's defaults are the float32 roundings of SELU's constants.
+  const double alpha = ctx.attr_float("alpha", 1.67326319217681884765625F);
+  const double gamma = ctx.attr_float("gamma", 1.05070102214813232421875F);
+  return {torch::elu(ctx.input(0), alpha, /*scale=*/gamma)};
+}
+
+std::vector<torch::Tensor> celu(const OpContext& ctx) {
+  return {torch::celu(ctx.input(0), ctx.attr_float("alpha", 1.0F))};
+}
+
+std::vector<torch::Tensor> softplus(const OpContext& ctx) { return {torch::softplus(ctx.input(0))}; }
+
+std::vector<torch::Tensor> softsign(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  return {x / (x.abs() + 1)};
+}
+
 std::vector<torch::Tensor> clip(const OpContext& ctx) {
   const auto& x = ctx.input(0);
   c10::optional<c10::Scalar> low;
@@ -74,6 +107,13 @@ void register_activation_ops(OperatorRegistry& registry) {
   registry.add("HardSigmoid", hard_sigmoid);
   registry.add("HardSwish", hard_swish);
   registry.add("LeakyRelu", leaky_relu);
+  registry.add("PRelu", prelu);
+  registry.add("ThresholdedRelu", thresholded_relu);
+  registry.add("Elu", elu);
+  registry.add("Selu", selu);
+  registry.add("Celu", celu);
+  registry.add("Softplus", softplus);
+  registry.add("Softsign", softsign);
   registry.add("Softmax", softmax);
   registry.add("LogSoftmax", log_softmax);
 }
