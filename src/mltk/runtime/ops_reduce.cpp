@@ -1,8 +1,9 @@
-// Reductions.
+// Reductions and arg-extremes along axes.
 #include "mltk/runtime/operator_registry.h"
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <functional>
 
 namespace mltk::runtime {
@@ -36,11 +37,78 @@ std::vector<torch::Tensor> reduce_sum(const OpContext& ctx) {
   });
 }
 
+std::vector<torch::Tensor> reduce_sum_square(const OpContext& ctx) {
+  return reduce_over_axes(ctx, 18, [](const auto& x, const Axes& axes, bool keep) {
+    return (x * x).sum(axes, keep, x.scalar_type());
+  });
+}
+
+std::vector<torch::Tensor> reduce_l1(const OpContext& ctx) {
+  return reduce_over_axes(ctx, 18, [](const auto& x, const Axes& axes, bool keep) {
+    return x.abs().sum(axes, keep, x.scalar_type());
+  });
+}
+
+std::vector<torch::Tensor> reduce_l2(const OpContext& ctx) {
+  return reduce_over_axes(ctx, 18, [](const auto& x, const Axes& axes, bool keep) {
+    return (x * x).sum(axes, keep).sqrt().to(x.scalar_type());
+  });
+}
+
+std::vector<torch::Tensor> reduce_log_sum(const OpContext& ctx) {
+  return reduce_over_axes(ctx, 18, [](const auto& x, const Axes& axes, bool keep) { return x.sum(axes, keep).log(); });
+}
+
+std::vector<torch::Tensor> reduce_log_sum_exp(const OpContext& ctx) {
+  return reduce_over_axes(ctx, 18, [](const auto& x, const Axes& axes, bool keep) { return x.logsumexp(axes, keep); });
+}
+
+std::vector<torch::Tensor> reduce_max(const OpContext& ctx) {
+  return reduce_over_axes(ctx, 18, [](const auto& x, const Axes& axes, bool keep) { return x.amax(axes, keep); });
+}
+
+std::vector<torch::Tensor> reduce_min(const OpContext& ctx) {
+  return reduce_over_axes(ctx, 18, [](const auto& x, const Axes& axes, bool keep) { return x.amin(axes, keep); });
+}
+
+std::vector<torch::Tensor> reduce_prod(const OpContext& ctx) {
+  return reduce_over_axes(ctx, 18, [](const auto& x, Axes axes, bool keep) {
+    // ATen's prod reduces one axis at a time; going from the last axis keeps the others' numbers.
+    std::sort(axes.rbegin(), axes.rend());
+    torch::Tensor result = x;
+    for (int64_t axis : axes) result = result.prod(axis, keep, x.scalar_type());
+    return result;
+  });
+}
+
+// ArgMax/ArgMin ties go to the first index, or the last with select_last_index (opset 12).
+torch::Tensor arg_extreme(const OpContext& ctx, torch::Tensor (*first_index)(const torch::Tensor&,
+                                                                              c10::optional<int64_t>, bool)) {
+  const auto& x = ctx.input(0);
+  const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", 0), x.dim());
+  const bool keepdim = ctx.attr_int("keepdims", 1) != 0;
+  if (ctx.attr_int("select_last_index", 0) == 0) return first_index(x, axis, keepdim);
+  return x.size(axis) - 1 - first_index(x.flip(axis), axis, keepdim);
+}
+
+std::vector<torch::Tensor> arg_max(const OpContext& ctx) { return {arg_extreme(ctx, torch::argmax)}; }
+std::vector<torch::Tensor> arg_min(const OpContext& ctx) { return {arg_extreme(ctx, torch::argmin)}; }
+
 }  // namespace
 
 void register_reduce_ops(OperatorRegistry& registry) {
   registry.add("ReduceMean", reduce_mean);
   registry.add("ReduceSum", reduce_sum);
+  registry.add("ReduceSumSquare", reduce_sum_square);
+  registry.add("ReduceL1", reduce_l1);
+  registry.add("ReduceL2", reduce_l2);
+  registry.add("ReduceLogSum", reduce_log_sum);
+  registry.add("ReduceLogSumExp", reduce_log_sum_exp);
+  registry.add("ReduceMax", reduce_max);
+  registry.add("ReduceMin", reduce_min);
+  registry.add("ReduceProd", reduce_prod);
+  registry.add("ArgMax", arg_max);
+  registry.add("ArgMin", arg_min);
 }
 
 }  // namespace mltk::runtime
