@@ -97,6 +97,13 @@ std::vector<torch::Tensor> log_softmax(const OpContext& ctx) {
   return {normalize_along_axis(ctx, [](const torch::Tensor& x, int64_t axis) { return torch::log_softmax(x, axis); })};
 }
 
+std::vector<torch::Tensor> hardmax(const OpContext& ctx) {
+  return {normalize_along_axis(ctx, [](const torch::Tensor& x, int64_t axis) {
+    // argmax picks the first of equal maxima, as ONNX requires.
+    return torch::zeros_like(x).scatter_(axis, x.argmax(axis, /*keepdim=*/true), 1);
+  })};
+}
+
 }  // namespace
 
 void register_activation_ops(OperatorRegistry& registry) {
@@ -116,6 +123,7 @@ void register_activation_ops(OperatorRegistry& registry) {
   registry.add("Softsign", softsign);
   registry.add("Softmax", softmax);
   registry.add("LogSoftmax", log_softmax);
+  registry.add("Hardmax", hardmax);
 }
 
 }  // namespace mltk::runtime

@@ -75,7 +75,7 @@ std::vector<torch::Tensor> logical_xor(const OpContext& ctx) {
   return {torch::logical_xor(ctx.input(0), ctx.input(1))};
 }
 
-// Min and Max take one or more inputs and broadcast them all together.
+// Min, Max, Sum and Mean take one or more inputs and broadcast them all together.
 torch::Tensor fold_inputs(const OpContext& ctx, torch::Tensor (*combine)(const torch::Tensor&, const torch::Tensor&)) {
   if (ctx.node().input_size() == 0) ctx.fail("needs at least one input");
   auto result = ctx.input(0);
@@ -85,6 +85,16 @@ torch::Tensor fold_inputs(const OpContext& ctx, torch::Tensor (*combine)(const t
 
 std::vector<torch::Tensor> min(const OpContext& ctx) { return {fold_inputs(ctx, torch::minimum)}; }
 std::vector<torch::Tensor> max(const OpContext& ctx) { return {fold_inputs(ctx, torch::maximum)}; }
+
+torch::Tensor add_all(const OpContext& ctx) {
+  return fold_inputs(ctx, [](const torch::Tensor& a, const torch::Tensor& b) { return a + b; });
+}
+
+std::vector<torch::Tensor> sum(const OpContext& ctx) { return {add_all(ctx)}; }
+
+std::vector<torch::Tensor> mean(const OpContext& ctx) {
+  return {add_all(ctx) / static_cast<double>(ctx.node().input_size())};
+}
 
 std::vector<torch::Tensor> mod(const OpContext& ctx) {
   const auto& a = ctx.input(0);
@@ -162,6 +172,8 @@ void register_elementwise_ops(OperatorRegistry& registry) {
   registry.add("Xor", logical_xor);
   registry.add("Min", min);
   registry.add("Max", max);
+  registry.add("Sum", sum);
+  registry.add("Mean", mean);
   registry.add("Mod", mod);
   registry.add("Where", where);
   registry.add("Cast", cast);

@@ -1,4 +1,4 @@
-// Reductions and arg-extremes along axes.
+// Reductions, arg-extremes, running sums and top-k selection along axes.
 #include "mltk/runtime/operator_registry.h"
 
 #include <torch/torch.h>
@@ -94,6 +94,41 @@ torch::Tensor arg_extreme(const OpContext& ctx, torch::Tensor (*first_index)(con
 std::vector<torch::Tensor> arg_max(const OpContext& ctx) { return {arg_extreme(ctx, torch::argmax)}; }
 std::vector<torch::Tensor> arg_min(const OpContext& ctx) { return {arg_extreme(ctx, torch::argmin)}; }
 
+std::vector<torch::Tensor> cum_sum(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  const auto axis_values = ctx.input_ints(1);
+  if (axis_values.size() != 1) ctx.fail("axis must be a single value");
+  const int64_t axis = normalize_axis(ctx, axis_values.front(), x.dim());
+  const bool reverse = ctx.attr_int("reverse", 0) != 0;
+  auto sums = (reverse ? x.flip(axis) : x).cumsum(axis, x.scalar_type());
+  if (ctx.attr_int("exclusive", 0) != 0 && x.size(axis) > 0) {
+    // Shifting by one along the axis leaves each element the sum of those before it.
+    std::vector<int64_t> widths(2 * static_cast<size_t>(x.dim() - axis), 0);
+    widths[widths.size() - 2] = 1;
+    sums = torch::constant_pad_nd(sums.narrow(axis, 0, x.size(axis) - 1), widths, 0);
+  }
+  return {reverse ? sums.flip(axis) : sums};
+}
+
+std::vector<torch::Tensor> top_k(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", -1), x.dim());
+  // k was an attribute before opset 10.
+  int64_t k = ctx.attr_int("k", -1);
+  if (ctx.opset() >= 10) {
+    const auto k_values = ctx.input_ints(1);
+    if (k_values.size() != 1) ctx.fail("K must be a single value");
+    k = k_values.front();
+  }
+  if (k < 0 || k > x.size(axis)) {
+    ctx.fail("k = " + std::to_string(k) + " must lie in [0, " + std::to_string(x.size(axis)) + "], the axis size");
+  }
+  // A stable sort keeps equal values in index order, the tie order ONNX requires. Unsorted
+  // output (sorted=0) may come in any order, so sorted order serves too.
+  const auto [values, indices] = torch::sort(x, /*stable=*/true, axis, /*descending=*/ctx.attr_int("largest", 1) != 0);
+  return {values.narrow(axis, 0, k), indices.narrow(axis, 0, k)};
+}
+
 }  // namespace
 
 void register_reduce_ops(OperatorRegistry& registry) {
@@ -109,6 +144,8 @@ void register_reduce_ops(OperatorRegistry& registry) {
   registry.add("ReduceProd", reduce_prod);
   registry.add("ArgMax", arg_max);
   registry.add("ArgMin", arg_min);
+  registry.add("CumSum", cum_sum);
+  registry.add("TopK", top_k);
 }
 
 }  // namespace mltk::runtime
