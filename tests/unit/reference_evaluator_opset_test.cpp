@@ -190,6 +190,21 @@ TEST(ReferenceEvaluatorOpsets, ConstantScalarAndListForms) {
   EXPECT_EQ(an_int.at(0).item<int64_t>(), 7);
 }
 
+TEST(ReferenceEvaluatorOpsets, ResizeOpset11PassesAnEmptyScalesWithSizes) {
+  const auto x = torch::arange(4, torch::kFloat).reshape({1, 1, 2, 2});
+  auto resized = SingleNodeModel("Resize", 11, {"x", "roi", "scales", "sizes"})
+                     .initializer("roi", torch::empty({0}))
+                     .initializer("scales", torch::empty({0}))
+                     .initializer("sizes", torch::tensor({1, 1, 4, 4}, kLongs))
+                     .run({x});
+  // half_pixel nearest with round_prefer_floor repeats each pixel twice.
+  expect_equal(resized.at(0), x.repeat_interleave(2, 2).repeat_interleave(2, 3));
+  auto integers = SingleNodeModel("Resize", 13, {"x", "", "scales"})
+                      .initializer("scales", torch::tensor({1.0F, 1.0F, 2.0F, 2.0F}))
+                      .run({x.to(torch::kInt)});
+  EXPECT_TRUE(torch::equal(integers.at(0), resized.at(0).to(torch::kInt)));
+}
+
 // Runs the model and expects a failure whose message names the node's operator and `problem`.
 void expect_failure(SingleNodeModel model, const std::vector<torch::Tensor>& inputs, const std::string& op_type,
                     const std::string& problem) {
@@ -230,6 +245,14 @@ TEST(ReferenceEvaluatorBadInput, ShapesAndAttributesOperatorsCannotUse) {
                  {x}, "ConvTranspose", "kernel_shape does not match");
   expect_failure(SingleNodeModel("ArgMax", 13, {"x"}).attr("axis", int64_t{4}), {x}, "ArgMax",
                  "axis 4 is out of range for rank 4");
+  expect_failure(SingleNodeModel("Resize", 13, {"x", "", "scales", "sizes"})
+                     .initializer("scales", torch::tensor({1.0F, 1.0F, 2.0F, 2.0F}))
+                     .initializer("sizes", torch::tensor({1, 6, 4, 4}, kLongs)),
+                 {x}, "Resize", "exactly one of scales and sizes");
+  expect_failure(SingleNodeModel("Resize", 13, {"x", "", "", "sizes"})
+                     .initializer("sizes", torch::tensor({1, 6, 4, 4}, kLongs))
+                     .attr("mode", std::string("linear")),
+                 {x.to(torch::kInt)}, "Resize", "mode 'linear' needs floating-point input");
 }
 
 }  // namespace
