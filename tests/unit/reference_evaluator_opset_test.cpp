@@ -1,5 +1,6 @@
 // Opset-dependent operator forms that the ONNX 1.12 conformance data (one opset per operator)
-// does not cover: attribute forms of older opsets, opset 18 inputs, and padding corner cases.
+// does not cover: attribute forms of older opsets, opset 18 inputs, and padding corner cases;
+// and the errors operators raise for input they cannot evaluate.
 #include "mltk/runtime/reference_evaluator.h"
 #include "onnx_test_models.h"
 
@@ -7,6 +8,8 @@
 #include <torch/torch.h>
 
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 using mltk::testing::SingleNodeModel;
 
@@ -27,6 +30,12 @@ TEST(ReferenceEvaluatorOpsets, SoftmaxBeforeOpset13NormalisesTheFlattenedTail) {
   expect_equal(new_form.at(0), torch::softmax(x, 1));
   auto old_default = SingleNodeModel("Softmax", 11, {"x"}).run({x});
   expect_equal(old_default.at(0), torch::softmax(x.reshape({2, 12}), 1).reshape({2, 3, 4}));
+}
+
+TEST(ReferenceEvaluatorOpsets, LogSoftmaxBeforeOpset13NormalisesTheFlattenedTail) {
+  const auto x = torch::randn({2, 3, 4});
+  auto old_form = SingleNodeModel("LogSoftmax", 11, {"x"}).run({x});
+  expect_equal(old_form.at(0), torch::log_softmax(x.reshape({2, 12}), 1).reshape({2, 3, 4}));
 }
 
 TEST(ReferenceEvaluatorOpsets, ClipBoundsAreAttributesBeforeOpset11) {
@@ -75,6 +84,32 @@ TEST(ReferenceEvaluatorOpsets, ReduceMeanAxesMoveToAnInputInOpset18) {
   expect_equal(noop.at(0), x);
   auto all = SingleNodeModel("ReduceMean", 18, {"x"}).attr("keepdims", int64_t{0}).run({x});
   expect_equal(all.at(0), x.mean());
+}
+
+TEST(ReferenceEvaluatorOpsets, ReduceSumAxesMoveToAnInputInOpset13) {
+  const auto x = torch::randn({2, 3, 4});
+  auto attribute_form = SingleNodeModel("ReduceSum", 11, {"x"}).attr("axes", std::vector<int64_t>{0, -1}).run({x});
+  expect_equal(attribute_form.at(0), x.sum(std::vector<int64_t>{0, 2}, /*keepdim=*/true));
+  auto input_form = SingleNodeModel("ReduceSum", 13, {"x", "axes"})
+                        .initializer("axes", torch::tensor({1}, kLongs))
+                        .attr("keepdims", int64_t{0})
+                        .run({x});
+  expect_equal(input_form.at(0), x.sum(1));
+  auto integers = SingleNodeModel("ReduceSum", 13, {"x"}).run({torch::ones({2, 3}, torch::kInt)});
+  EXPECT_EQ(integers.at(0).scalar_type(), torch::kInt);
+  EXPECT_EQ(integers.at(0).item<int>(), 6);
+}
+
+TEST(ReferenceEvaluatorOpsets, TopKAttributeBeforeOpset10AndTiesInIndexOrder) {
+  const auto x = torch::tensor({{3.0F, 1.0F, 3.0F, 2.0F, 3.0F}});
+  auto attribute_form = SingleNodeModel("TopK", 9, {"x"}, {"values", "indices"}).attr("k", int64_t{2}).run({x});
+  expect_equal(attribute_form.at(0), torch::tensor({{3.0F, 3.0F}}));
+  EXPECT_TRUE(torch::equal(attribute_form.at(1), torch::tensor({{0, 2}}, kLongs)));
+  auto smallest = SingleNodeModel("TopK", 11, {"x", "k"}, {"values", "indices"})
+                      .initializer("k", torch::tensor({4}, kLongs))
+                      .attr("largest", int64_t{0})
+                      .run({x});
+  EXPECT_TRUE(torch::equal(smallest.at(1), torch::tensor({{1, 3, 0, 2}}, kLongs)));
 }
 
 TEST(ReferenceEvaluatorOpsets, SliceAttributesBeforeOpset10AndReversedInputs) {
@@ -153,6 +188,71 @@ TEST(ReferenceEvaluatorOpsets, ConstantScalarAndListForms) {
   EXPECT_EQ(an_int.at(0).scalar_type(), torch::kLong);
   EXPECT_EQ(an_int.at(0).dim(), 0);
   EXPECT_EQ(an_int.at(0).item<int64_t>(), 7);
+}
+
+TEST(ReferenceEvaluatorOpsets, ResizeOpset11PassesAnEmptyScalesWithSizes) {
+  const auto x = torch::arange(4, torch::kFloat).reshape({1, 1, 2, 2});
+  auto resized = SingleNodeModel("Resize", 11, {"x", "roi", "scales", "sizes"})
+                     .initializer("roi", torch::empty({0}))
+                     .initializer("scales", torch::empty({0}))
+                     .initializer("sizes", torch::tensor({1, 1, 4, 4}, kLongs))
+                     .run({x});
+  // half_pixel nearest with round_prefer_floor repeats each pixel twice.
+  expect_equal(resized.at(0), x.repeat_interleave(2, 2).repeat_interleave(2, 3));
+  auto integers = SingleNodeModel("Resize", 13, {"x", "", "scales"})
+                      .initializer("scales", torch::tensor({1.0F, 1.0F, 2.0F, 2.0F}))
+                      .run({x.to(torch::kInt)});
+  EXPECT_TRUE(torch::equal(integers.at(0), resized.at(0).to(torch::kInt)));
+}
+
+// Runs the model and expects a failure whose message names the node's operator and `problem`.
+void expect_failure(SingleNodeModel model, const std::vector<torch::Tensor>& inputs, const std::string& op_type,
+                    const std::string& problem) {
+  try {
+    model.run(inputs);
+    ADD_FAILURE() << op_type << " accepted the input; expected: " << problem;
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(op_type + " node"), std::string::npos) << message;
+    EXPECT_NE(message.find(problem), std::string::npos) << message;
+  }
+}
+
+TEST(ReferenceEvaluatorBadInput, IndicesOutsideTheAxisAreRejected) {
+  const auto data = torch::randn({2, 3});
+  expect_failure(SingleNodeModel("Gather", 13, {"x", "i"}).initializer("i", torch::tensor({0, 2}, kLongs)), {data},
+                 "Gather", "indices must lie in [-2, 2)");
+  expect_failure(SingleNodeModel("GatherElements", 13, {"x", "i"})
+                     .initializer("i", torch::tensor({{0, -4}}, kLongs))
+                     .attr("axis", int64_t{1}),
+                 {data}, "GatherElements", "indices must lie in [-3, 3)");
+  expect_failure(SingleNodeModel("TopK", 11, {"x", "k"}, {"v", "i"}).initializer("k", torch::tensor({4}, kLongs)),
+                 {data}, "TopK", "k = 4 must lie in [0, 3]");
+}
+
+TEST(ReferenceEvaluatorBadInput, ShapesAndAttributesOperatorsCannotUse) {
+  const auto x = torch::randn({1, 6, 2, 2});
+  expect_failure(SingleNodeModel("Tile", 13, {"x", "r"}).initializer("r", torch::tensor({1, -1, 1, 1}, kLongs)), {x},
+                 "Tile", "repeats must not be negative");
+  expect_failure(SingleNodeModel("DepthToSpace", 13, {"x"}).attr("blocksize", int64_t{2}), {x}, "DepthToSpace",
+                 "divisible by blocksize squared");
+  expect_failure(SingleNodeModel("SpaceToDepth", 13, {"x"}).attr("blocksize", int64_t{0}), {x}, "SpaceToDepth",
+                 "blocksize must be positive");
+  expect_failure(SingleNodeModel("Trilu", 14, {"x"}), {torch::randn({3})}, "Trilu", "rank 2 or more");
+  expect_failure(SingleNodeModel("ConvTranspose", 13, {"x", "w"})
+                     .initializer("w", torch::randn({6, 1, 3, 3}))
+                     .attr("kernel_shape", std::vector<int64_t>{2, 2}),
+                 {x}, "ConvTranspose", "kernel_shape does not match");
+  expect_failure(SingleNodeModel("ArgMax", 13, {"x"}).attr("axis", int64_t{4}), {x}, "ArgMax",
+                 "axis 4 is out of range for rank 4");
+  expect_failure(SingleNodeModel("Resize", 13, {"x", "", "scales", "sizes"})
+                     .initializer("scales", torch::tensor({1.0F, 1.0F, 2.0F, 2.0F}))
+                     .initializer("sizes", torch::tensor({1, 6, 4, 4}, kLongs)),
+                 {x}, "Resize", "exactly one of scales and sizes");
+  expect_failure(SingleNodeModel("Resize", 13, {"x", "", "", "sizes"})
+                     .initializer("sizes", torch::tensor({1, 6, 4, 4}, kLongs))
+                     .attr("mode", std::string("linear")),
+                 {x.to(torch::kInt)}, "Resize", "mode 'linear' needs floating-point input");
 }
 
 }  // namespace

@@ -119,6 +119,7 @@ const OperatorRegistry& default_operator_registry() {
     register_reduce_ops(r);
     register_constant_ops(r);
     register_quantize_ops(r);
+    register_resize_ops(r);
     return r;
   }();
   return registry;

@@ -80,5 +80,6 @@ void register_shape_ops(OperatorRegistry& registry);
 void register_reduce_ops(OperatorRegistry& registry);
 void register_constant_ops(OperatorRegistry& registry);
 void register_quantize_ops(OperatorRegistry& registry);
+void register_resize_ops(OperatorRegistry& registry);
 
 }  // namespace mltk::runtime

@@ -95,6 +95,67 @@ std::vector<torch::Tensor> conv(const OpContext& ctx) {
                              no_output_padding, ctx.attr_int("group", 1))};
 }
 
+// ONNX derives ConvTranspose padding from output_shape with Python's floor division, which
+// differs from C++ division when output_shape asks for more than the full output.
+int64_t floor_half(int64_t value) { return value >= 0 ? value / 2 : -((1 - value) / 2); }
+
+std::vector<torch::Tensor> conv_transpose(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  const auto& weight = ctx.input(1);
+  if (x.dim() < 3 || weight.dim() != x.dim()) ctx.fail("X and W must have the same rank, at least 3");
+  const auto spatial = static_cast<size_t>(x.dim() - 2);
+  const auto kernel = weight.sizes().slice(2).vec();
+  if (ctx.attr_ints("kernel_shape", kernel) != kernel) ctx.fail("kernel_shape does not match W's spatial shape");
+  const int64_t group = ctx.attr_int("group", 1);
+  if (group <= 0 || x.size(1) % group != 0 || weight.size(0) != x.size(1)) {
+    ctx.fail("W must have X's channel count as its first dimension, divisible by group");
+  }
+  Window w = window_for(ctx, x, kernel);
+  const auto output_padding = ctx.attr_ints("output_padding", std::vector<int64_t>(spatial, 0));
+  auto output_shape = ctx.attr_ints("output_shape");
+  // Some exporters list N and C in output_shape as well.
+  if (output_shape.size() == spatial + 2) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+  const std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
+  const bool same_upper = auto_pad == "SAME_UPPER";
+  if (output_shape.empty() && (same_upper || auto_pad == "SAME_LOWER")) {
+    for (size_t i = 0; i < spatial; ++i) output_shape.push_back(x.size(static_cast<int64_t>(i) + 2) * w.strides[i]);
+  }
+  if (output_padding.size() != spatial || (!output_shape.empty() && output_shape.size() != spatial)) {
+    ctx.fail("output_padding and output_shape must hold one value per spatial axis");
+  }
+  // The unpadded output of each axis is stride * (in - 1) + dilated kernel extent.
+  std::vector<int64_t> full(spatial);
+  for (size_t i = 0; i < spatial; ++i) {
+    full[i] = w.strides[i] * (x.size(static_cast<int64_t>(i) + 2) - 1) + (w.kernel[i] - 1) * w.dilations[i] + 1;
+  }
+  for (size_t i = 0; i < output_shape.size(); ++i) {
+    // output_shape overrides pads; SAME_UPPER puts the odd padding at the end, otherwise at the start.
+    const int64_t total = full[i] + output_padding[i] - output_shape[i];
+    const int64_t half = floor_half(total);
+    w.pads_begin[i] = same_upper ? half : total - half;
+    w.pads_end[i] = same_upper ? total - half : half;
+  }
+  for (size_t i = 0; i < spatial; ++i) {
+    if (full[i] + output_padding[i] - w.pads_begin[i] - w.pads_end[i] <= 0) {
+      ctx.fail("pads leave no output along spatial axis " + std::to_string(i));
+    }
+  }
+  const std::vector<int64_t> zeros(spatial, 0);
+  auto y = torch::convolution(x, weight, /*bias=*/{}, w.strides, zeros, w.dilations, /*transposed=*/true, zeros, group);
+  // Cropping pads and appending output_padding (rows no input reaches) is one pad with signed widths.
+  std::vector<int64_t> widths;
+  for (size_t i = spatial; i-- > 0;) {
+    widths.push_back(-w.pads_begin[i]);
+    widths.push_back(output_padding[i] - w.pads_end[i]);
+  }
+  y = torch::constant_pad_nd(y, widths, 0.0);
+  if (!ctx.has_input(2)) return {y};
+  if (ctx.input(2).numel() != y.size(1)) ctx.fail("B must hold one value per output channel");
+  std::vector<int64_t> bias_shape(y.dim(), 1);
+  bias_shape[1] = -1;
+  return {y + ctx.input(2).reshape(bias_shape)};
+}
+
 // Converts ATen max-pool indices (flat within each padded spatial plane) into ONNX Indices:
 // flat over the whole unpadded input, row-major (storage_order 0) or column-major (1).
 torch::Tensor onnx_pool_indices(const torch::Tensor& indices, const torch::Tensor& x, const torch::Tensor& padded,
@@ -204,6 +265,7 @@ std::vector<torch::Tensor> global_max_pool(const OpContext& ctx) {
 
 void register_conv_pool_ops(OperatorRegistry& registry) {
   registry.add("Conv", conv);
+  registry.add("ConvTranspose", conv_transpose);
   registry.add("MaxPool", max_pool);
   registry.add("AveragePool", average_pool);
   registry.add("GlobalAveragePool", global_average_pool);

@@ -36,11 +36,23 @@ std::vector<torch::Tensor> layer_normalization(const OpContext& ctx) {
   return {y, mean, inv_std_dev};
 }
 
+std::vector<torch::Tensor> instance_normalization(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  if (x.dim() < 3) ctx.fail("input must be N x C x D1 x ...");
+  if (ctx.input(1).numel() != x.size(1) || ctx.input(2).numel() != x.size(1)) {
+    ctx.fail("scale and B must hold one value per channel");
+  }
+  return {torch::instance_norm(x, ctx.input(1), ctx.input(2), /*running_mean=*/{}, /*running_var=*/{},
+                               /*use_input_stats=*/true, /*momentum=*/0.0, ctx.attr_float("epsilon", 1e-5F),
+                               /*cudnn_enabled=*/false)};
+}
+
 }  // namespace
 
 void register_normalization_ops(OperatorRegistry& registry) {
   registry.add("BatchNormalization", batch_normalization);
   registry.add("LayerNormalization", layer_normalization);
+  registry.add("InstanceNormalization", instance_normalization);
 }
 
 }  // namespace mltk::runtime

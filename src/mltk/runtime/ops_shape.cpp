@@ -87,16 +87,34 @@ std::vector<torch::Tensor> slice(const OpContext& ctx) {
   return {result};
 }
 
+// Wraps negative indices into [0, size) and rejects any outside [-size, size) before ATen
+// indexes with them.
+torch::Tensor checked_indices(const OpContext& ctx, const torch::Tensor& indices, int64_t size) {
+  auto wrapped = indices.to(torch::kLong);
+  wrapped = torch::where(wrapped < 0, wrapped + size, wrapped);
+  if (wrapped.numel() > 0 && (wrapped.min().item<int64_t>() < 0 || wrapped.max().item<int64_t>() >= size)) {
+    ctx.fail("indices must lie in [" + std::to_string(-size) + ", " + std::to_string(size) + ") for axis of size " +
+             std::to_string(size));
+  }
+  return wrapped;
+}
+
 std::vector<torch::Tensor> gather(const OpContext& ctx) {
   const auto& data = ctx.input(0);
   const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", 0), data.dim());
-  auto indices = ctx.input(1).to(torch::kLong);
-  indices = torch::where(indices < 0, indices + data.size(axis), indices);
+  const auto indices = checked_indices(ctx, ctx.input(1), data.size(axis));
   // Output shape is data.shape[:axis] + indices.shape + data.shape[axis+1:].
   std::vector<int64_t> shape(data.sizes().begin(), data.sizes().begin() + axis);
   shape.insert(shape.end(), indices.sizes().begin(), indices.sizes().end());
   shape.insert(shape.end(), data.sizes().begin() + axis + 1, data.sizes().end());
   return {data.index_select(axis, indices.reshape({-1})).reshape(shape)};
+}
+
+std::vector<torch::Tensor> gather_elements(const OpContext& ctx) {
+  const auto& data = ctx.input(0);
+  const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", 0), data.dim());
+  if (ctx.input(1).dim() != data.dim()) ctx.fail("indices must have the rank of data");
+  return {torch::gather(data, axis, checked_indices(ctx, ctx.input(1), data.size(axis)))};
 }
 
 // Squeeze/Unsqueeze took axes as an attribute before opset 13 and as an input since.
@@ -168,6 +186,64 @@ std::vector<torch::Tensor> split(const OpContext& ctx) {
   return torch::split_with_sizes(x, sizes, axis);
 }
 
+std::vector<torch::Tensor> tile(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  const auto repeats = ctx.input_ints(1);
+  if (static_cast<int64_t>(repeats.size()) != x.dim()) ctx.fail("repeats must hold one value per input axis");
+  if (std::any_of(repeats.begin(), repeats.end(), [](int64_t r) { return r < 0; })) {
+    ctx.fail("repeats must not be negative");
+  }
+  return {x.repeat(repeats)};
+}
+
+// Checks an N x C x H x W input and a positive blocksize for DepthToSpace/SpaceToDepth.
+int64_t block_size(const OpContext& ctx) {
+  if (ctx.input(0).dim() != 4) ctx.fail("input must be 4-D (N x C x H x W)");
+  const int64_t block = ctx.attr_int("blocksize", 0);
+  if (block <= 0) ctx.fail("blocksize must be positive");
+  return block;
+}
+
+std::vector<torch::Tensor> depth_to_space(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  const int64_t b = block_size(ctx);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  if (c % (b * b) != 0) ctx.fail("channel count must be divisible by blocksize squared");
+  const int64_t depth = c / (b * b);
+  // DCR takes channels as (row offset, column offset, depth); CRD as (depth, row offset, column offset).
+  const std::string mode = ctx.attr_string("mode", "DCR");
+  torch::Tensor blocks;
+  if (mode == "DCR") {
+    blocks = x.reshape({n, b, b, depth, h, w}).permute({0, 3, 4, 1, 5, 2});
+  } else if (mode == "CRD") {
+    blocks = x.reshape({n, depth, b, b, h, w}).permute({0, 1, 4, 2, 5, 3});
+  } else {
+    ctx.fail("mode must be DCR or CRD, not '" + mode + "'");
+  }
+  return {blocks.reshape({n, depth, h * b, w * b})};
+}
+
+std::vector<torch::Tensor> space_to_depth(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  const int64_t b = block_size(ctx);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  if (h % b != 0 || w % b != 0) ctx.fail("height and width must be divisible by blocksize");
+  const auto blocks = x.reshape({n, c, h / b, b, w / b, b}).permute({0, 3, 5, 1, 2, 4});
+  return {blocks.reshape({n, c * b * b, h / b, w / b})};
+}
+
+std::vector<torch::Tensor> trilu(const OpContext& ctx) {
+  const auto& x = ctx.input(0);
+  if (x.dim() < 2) ctx.fail("input must have rank 2 or more");
+  int64_t k = 0;
+  if (ctx.has_input(1)) {
+    const auto values = ctx.input_ints(1);
+    if (values.size() != 1) ctx.fail("k must be a single value");
+    k = values.front();
+  }
+  return {ctx.attr_int("upper", 1) != 0 ? torch::triu(x, k) : torch::tril(x, k)};
+}
+
 std::vector<torch::Tensor> pad(const OpContext& ctx) {
   const auto& x = ctx.input(0);
   // pads/value were attributes before opset 11; opset 18 adds optional axes.
@@ -223,12 +299,17 @@ void register_shape_ops(OperatorRegistry& registry) {
   registry.add("Concat", concat);
   registry.add("Slice", slice);
   registry.add("Gather", gather);
+  registry.add("GatherElements", gather_elements);
   registry.add("Unsqueeze", unsqueeze);
   registry.add("Squeeze", squeeze);
   registry.add("Expand", expand);
   registry.add("Shape", shape);
   registry.add("Split", split);
   registry.add("Pad", pad);
+  registry.add("Tile", tile);
+  registry.add("DepthToSpace", depth_to_space);
+  registry.add("SpaceToDepth", space_to_depth);
+  registry.add("Trilu", trilu);
 }
 
 }  // namespace mltk::runtime
