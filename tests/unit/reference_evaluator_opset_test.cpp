@@ -226,21 +226,24 @@ std::vector<torch::Tensor> onnx_rnn_weights(const torch::nn::Module& module, con
   return {torch::stack(w), torch::stack(r), torch::stack(b)};
 }
 
-// The conformance data only runs forward LSTM/GRU nodes; PyTorch's modules check the reverse
-// direction, and its GRU is ONNX's linear_before_reset=1 form.
-TEST(ReferenceEvaluatorOpsets, BidirectionalLstmAndGruMatchPyTorch) {
+// A bidirectional `op_type` node with hidden size 4 and the given ONNX W, R and B.
+SingleNodeModel bidirectional_node(const std::string& op_type, const std::vector<torch::Tensor>& weights,
+                                   const std::vector<std::string>& outputs) {
+  SingleNodeModel model(op_type, 14, {"x", "w", "r", "b"}, outputs);
+  model.initializer("w", weights[0]).initializer("r", weights[1]).initializer("b", weights[2]);
+  model.attr("hidden_size", int64_t{4}).attr("direction", std::string("bidirectional"));
+  return model;
+}
+
+// The conformance data only runs forward RNN/LSTM/GRU nodes; PyTorch's modules check the
+// reverse direction, and its GRU is ONNX's linear_before_reset=1 form.
+TEST(ReferenceEvaluatorOpsets, BidirectionalRecurrentNodesMatchPyTorch) {
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);
   const auto x = torch::randn({5, 2, 3});
   torch::nn::LSTM lstm(torch::nn::LSTMOptions(3, 4).bidirectional(true));
   const auto lstm_weights = onnx_rnn_weights(*lstm, {0, 3, 1, 2});
-  const auto lstm_outputs = SingleNodeModel("LSTM", 14, {"x", "w", "r", "b"}, {"y", "y_h", "y_c"})
-                                .initializer("w", lstm_weights[0])
-                                .initializer("r", lstm_weights[1])
-                                .initializer("b", lstm_weights[2])
-                                .attr("hidden_size", int64_t{4})
-                                .attr("direction", std::string("bidirectional"))
-                                .run({x});
+  const auto lstm_outputs = bidirectional_node("LSTM", lstm_weights, {"y", "y_h", "y_c"}).run({x});
   const auto [lstm_y, lstm_states] = lstm->forward(x);
   // ONNX Y is [seq, num_directions, batch, hidden]; PyTorch concatenates the directions.
   expect_equal(lstm_outputs.at(0).permute({0, 2, 1, 3}).reshape({5, 2, 8}), lstm_y);
@@ -249,17 +252,18 @@ TEST(ReferenceEvaluatorOpsets, BidirectionalLstmAndGruMatchPyTorch) {
 
   torch::nn::GRU gru(torch::nn::GRUOptions(3, 4).bidirectional(true));
   const auto gru_weights = onnx_rnn_weights(*gru, {1, 0, 2});
-  const auto gru_outputs = SingleNodeModel("GRU", 14, {"x", "w", "r", "b"}, {"y", "y_h"})
-                               .initializer("w", gru_weights[0])
-                               .initializer("r", gru_weights[1])
-                               .initializer("b", gru_weights[2])
-                               .attr("hidden_size", int64_t{4})
-                               .attr("direction", std::string("bidirectional"))
-                               .attr("linear_before_reset", int64_t{1})
-                               .run({x});
+  const auto gru_outputs =
+      bidirectional_node("GRU", gru_weights, {"y", "y_h"}).attr("linear_before_reset", int64_t{1}).run({x});
   const auto [gru_y, gru_h] = gru->forward(x);
   expect_equal(gru_outputs.at(0).permute({0, 2, 1, 3}).reshape({5, 2, 8}), gru_y);
   expect_equal(gru_outputs.at(1), gru_h);
+
+  torch::nn::RNN rnn(torch::nn::RNNOptions(3, 4).bidirectional(true));
+  const auto rnn_weights = onnx_rnn_weights(*rnn, {0});
+  const auto rnn_outputs = bidirectional_node("RNN", rnn_weights, {"y", "y_h"}).run({x});
+  const auto [rnn_y, rnn_h] = rnn->forward(x);
+  expect_equal(rnn_outputs.at(0).permute({0, 2, 1, 3}).reshape({5, 2, 8}), rnn_y);
+  expect_equal(rnn_outputs.at(1), rnn_h);
 }
 
 // Runs the model and expects a failure whose message names the node's operator and `problem`.

@@ -1,5 +1,5 @@
-// Recurrent layers (LSTM, GRU), one time step at a time, following the ONNX equations. Gate
-// weights are stacked in ONNX's order (LSTM i, o, f, c; GRU z, r, h), which differs from
+// Recurrent layers (RNN, LSTM, GRU), one time step at a time, following the ONNX equations.
+// Gate weights are stacked in ONNX's order (LSTM i, o, f, c; GRU z, r, h), which differs from
 // PyTorch's, so ATen's fused RNN kernels are not used.
 #include "mltk/runtime/operator_registry.h"
 
@@ -127,6 +127,18 @@ std::pair<torch::Tensor, torch::Tensor> biases(const OpContext& ctx, const Recur
   return {halves[0], halves[1]};
 }
 
+std::vector<torch::Tensor> rnn(const OpContext& ctx) {
+  const Recurrence r = recurrence_for(ctx, 1, {"Tanh"});
+  const auto& w = ctx.input(1);
+  const auto& rw = ctx.input(2);
+  const auto bias = biases(ctx, r, 1);
+  const auto step = [&](const torch::Tensor& x_t, std::vector<torch::Tensor>& state, int64_t d) {
+    const auto& h = state[0];
+    state = {r.activations[d][0](torch::linear(x_t, w[d], bias.first[d]) + torch::linear(h, rw[d], bias.second[d]))};
+  };
+  return run_recurrence(r, {initial_state(ctx, r, 5)}, step);
+}
+
 std::vector<torch::Tensor> lstm(const OpContext& ctx) {
   if (ctx.attr_int("input_forget", 0) != 0) ctx.fail("input_forget (coupled input and forget gates) is not supported");
   const Recurrence r = recurrence_for(ctx, 4, {"Sigmoid", "Tanh", "Tanh"});
@@ -180,6 +192,7 @@ std::vector<torch::Tensor> gru(const OpContext& ctx) {
 }  // namespace
 
 void register_recurrent_ops(OperatorRegistry& registry) {
+  registry.add("RNN", rnn);
   registry.add("LSTM", lstm);
   registry.add("GRU", gru);
 }
