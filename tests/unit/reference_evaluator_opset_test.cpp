@@ -205,6 +205,67 @@ TEST(ReferenceEvaluatorOpsets, ResizeOpset11PassesAnEmptyScalesWithSizes) {
   EXPECT_TRUE(torch::equal(integers.at(0), resized.at(0).to(torch::kInt)));
 }
 
+// PyTorch stacks LSTM gates as i, f, g, o and GRU gates as r, z, n; ONNX as i, o, f, c and z, r, h.
+torch::Tensor onnx_gate_order(const torch::Tensor& pytorch_stacked, const std::vector<int64_t>& order) {
+  const auto gates = pytorch_stacked.detach().chunk(static_cast<int64_t>(order.size()), 0);
+  std::vector<torch::Tensor> reordered;
+  for (int64_t gate : order) reordered.push_back(gates[gate]);
+  return torch::cat(reordered);
+}
+
+// ONNX W, R and B ([num_directions, ...]) of a one-layer bidirectional PyTorch RNN module.
+std::vector<torch::Tensor> onnx_rnn_weights(const torch::nn::Module& module, const std::vector<int64_t>& order) {
+  auto parameters = module.named_parameters();
+  std::vector<torch::Tensor> w, r, b;
+  for (const std::string suffix : {"", "_reverse"}) {
+    w.push_back(onnx_gate_order(parameters["weight_ih_l0" + suffix], order));
+    r.push_back(onnx_gate_order(parameters["weight_hh_l0" + suffix], order));
+    b.push_back(torch::cat({onnx_gate_order(parameters["bias_ih_l0" + suffix], order),
+                            onnx_gate_order(parameters["bias_hh_l0" + suffix], order)}));
+  }
+  return {torch::stack(w), torch::stack(r), torch::stack(b)};
+}
+
+// A bidirectional `op_type` node with hidden size 4 and the given ONNX W, R and B.
+SingleNodeModel bidirectional_node(const std::string& op_type, const std::vector<torch::Tensor>& weights,
+                                   const std::vector<std::string>& outputs) {
+  SingleNodeModel model(op_type, 14, {"x", "w", "r", "b"}, outputs);
+  model.initializer("w", weights[0]).initializer("r", weights[1]).initializer("b", weights[2]);
+  model.attr("hidden_size", int64_t{4}).attr("direction", std::string("bidirectional"));
+  return model;
+}
+
+// The conformance data only runs forward RNN/LSTM/GRU nodes; PyTorch's modules check the
+// reverse direction, and its GRU is ONNX's linear_before_reset=1 form.
+TEST(ReferenceEvaluatorOpsets, BidirectionalRecurrentNodesMatchPyTorch) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+  const auto x = torch::randn({5, 2, 3});
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(3, 4).bidirectional(true));
+  const auto lstm_weights = onnx_rnn_weights(*lstm, {0, 3, 1, 2});
+  const auto lstm_outputs = bidirectional_node("LSTM", lstm_weights, {"y", "y_h", "y_c"}).run({x});
+  const auto [lstm_y, lstm_states] = lstm->forward(x);
+  // ONNX Y is [seq, num_directions, batch, hidden]; PyTorch concatenates the directions.
+  expect_equal(lstm_outputs.at(0).permute({0, 2, 1, 3}).reshape({5, 2, 8}), lstm_y);
+  expect_equal(lstm_outputs.at(1), std::get<0>(lstm_states));
+  expect_equal(lstm_outputs.at(2), std::get<1>(lstm_states));
+
+  torch::nn::GRU gru(torch::nn::GRUOptions(3, 4).bidirectional(true));
+  const auto gru_weights = onnx_rnn_weights(*gru, {1, 0, 2});
+  const auto gru_outputs =
+      bidirectional_node("GRU", gru_weights, {"y", "y_h"}).attr("linear_before_reset", int64_t{1}).run({x});
+  const auto [gru_y, gru_h] = gru->forward(x);
+  expect_equal(gru_outputs.at(0).permute({0, 2, 1, 3}).reshape({5, 2, 8}), gru_y);
+  expect_equal(gru_outputs.at(1), gru_h);
+
+  torch::nn::RNN rnn(torch::nn::RNNOptions(3, 4).bidirectional(true));
+  const auto rnn_weights = onnx_rnn_weights(*rnn, {0});
+  const auto rnn_outputs = bidirectional_node("RNN", rnn_weights, {"y", "y_h"}).run({x});
+  const auto [rnn_y, rnn_h] = rnn->forward(x);
+  expect_equal(rnn_outputs.at(0).permute({0, 2, 1, 3}).reshape({5, 2, 8}), rnn_y);
+  expect_equal(rnn_outputs.at(1), rnn_h);
+}
+
 // Runs the model and expects a failure whose message names the node's operator and `problem`.
 void expect_failure(SingleNodeModel model, const std::vector<torch::Tensor>& inputs, const std::string& op_type,
                     const std::string& problem) {
@@ -245,6 +306,11 @@ TEST(ReferenceEvaluatorBadInput, ShapesAndAttributesOperatorsCannotUse) {
                  {x}, "ConvTranspose", "kernel_shape does not match");
   expect_failure(SingleNodeModel("ArgMax", 13, {"x"}).attr("axis", int64_t{4}), {x}, "ArgMax",
                  "axis 4 is out of range for rank 4");
+  expect_failure(SingleNodeModel("LSTM", 14, {"x", "w", "r"})
+                     .initializer("w", torch::randn({1, 6, 2}))
+                     .initializer("r", torch::randn({1, 8, 2}))
+                     .attr("hidden_size", int64_t{2}),
+                 {torch::randn({3, 1, 2})}, "LSTM", "W and R must be [num_directions, 4 * hidden_size");
   expect_failure(SingleNodeModel("Resize", 13, {"x", "", "scales", "sizes"})
                      .initializer("scales", torch::tensor({1.0F, 1.0F, 2.0F, 2.0F}))
                      .initializer("sizes", torch::tensor({1, 6, 4, 4}, kLongs)),

@@ -84,6 +84,13 @@ std::vector<float> OpContext::attr_floats(const std::string& name) const {
   return {attribute->floats().begin(), attribute->floats().end()};
 }
 
+std::vector<std::string> OpContext::attr_strings(const std::string& name,
+                                                const std::vector<std::string>& fallback) const {
+  const auto* attribute = find_attribute(name, onnx::AttributeProto::STRINGS);
+  if (!attribute) return fallback;
+  return {attribute->strings().begin(), attribute->strings().end()};
+}
+
 torch::Tensor OpContext::attr_tensor(const std::string& name) const {
   const auto* attribute = find_attribute(name, onnx::AttributeProto::TENSOR);
   if (!attribute) fail("missing attribute '" + name + "'");
@@ -120,6 +127,7 @@ const OperatorRegistry& default_operator_registry() {
     register_constant_ops(r);
     register_quantize_ops(r);
     register_resize_ops(r);
+    register_recurrent_ops(r);
     return r;
   }();
   return registry;

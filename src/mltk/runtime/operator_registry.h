@@ -36,6 +36,7 @@ class OpContext {
   std::string attr_string(const std::string& name, const std::string& fallback) const;
   std::vector<int64_t> attr_ints(const std::string& name, const std::vector<int64_t>& fallback = {}) const;
   std::vector<float> attr_floats(const std::string& name) const;
+  std::vector<std::string> attr_strings(const std::string& name, const std::vector<std::string>& fallback) const;
   torch::Tensor attr_tensor(const std::string& name) const;
 
   // Raises "<op_type> node '<name>': <message>" as std::runtime_error.
@@ -81,5 +82,6 @@ void register_reduce_ops(OperatorRegistry& registry);
 void register_constant_ops(OperatorRegistry& registry);
 void register_quantize_ops(OperatorRegistry& registry);
 void register_resize_ops(OperatorRegistry& registry);
+void register_recurrent_ops(OperatorRegistry& registry);
 
 }  // namespace mltk::runtime
