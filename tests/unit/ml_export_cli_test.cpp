@@ -284,13 +284,13 @@ TEST(MlExportCli, UnwritableOutputFolderIsNamed) {
 
 // An architecture registered by a program linking mltk, with an operator the exporter cannot
 // convert: ml-export must fail naming the operator and the way out, and write nothing.
-class CumsumNetImpl : public models::ClassifierImpl {
+class CumprodNetImpl : public models::ClassifierImpl {
  public:
-  explicit CumsumNetImpl(int64_t num_classes)
+  explicit CumprodNetImpl(int64_t num_classes)
       : conv_(register_module("conv", torch::nn::Conv2d(3, 4, 3))),
         fc_(register_module("fc", torch::nn::Linear(4, num_classes))) {}
   torch::Tensor forward(torch::Tensor images) override {
-    return fc_(torch::cumsum(conv_(images), 1).mean({2, 3}));
+    return fc_(torch::cumprod(conv_(images), 1).mean({2, 3}));
   }
 
  private:
@@ -315,16 +315,16 @@ TEST(MlExportCli, UnsupportedOperatorIsNamedWithTheRemedies) {
   static std::once_flag registered;
   std::call_once(registered, [] {
     models::ModelZoo::register_architecture(
-        {"cumsum_net", models::ModelType::custom,
-         [](const models::ModelOptions& options) { return std::make_shared<CumsumNetImpl>(options.num_classes); }, ""});
+        {"cumprod_net", models::ModelType::custom,
+         [](const models::ModelOptions& options) { return std::make_shared<CumprodNetImpl>(options.num_classes); }, ""});
   });
   TempDir dir;
-  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "cumsum_net");
+  const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "cumprod_net");
   const std::string log = dir.file("export.log");
   EXPECT_EQ(ml_export_in_process({"--checkpoint_path", checkpoint, "--log_file", log}), 1);
 
   const std::string text = read_file(log);
-  EXPECT_TRUE(has_line(text, "ERROR", "ONNX export of " + checkpoint + " failed: Unsupported operator 'aten::cumsum' at ONNX opset 14"))
+  EXPECT_TRUE(has_line(text, "ERROR", "ONNX export of " + checkpoint + " failed: Unsupported operator 'aten::cumprod' at ONNX opset 14"))
       << text;
   EXPECT_TRUE(has_line_mentioning(text, "ERROR", "--opset_version")) << text;
   EXPECT_FALSE(fs::exists(dir.file("best.onnx")));

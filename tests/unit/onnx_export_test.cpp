@@ -468,7 +468,7 @@ graph(%input : Float(2, 3, 6, 6), %conv_w : Float(4, 3, 3, 3), %conv_b : Float(4
 
   onnx_export::DeferredInitializers initializer_data;
   auto graph = onnx_export::convert_graph(traced, 14, initializer_data);
-  onnx_export::declare_graph_io(graph, {2, 3, 6, 6}, {2, 3}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {2, 3, 6, 6}}}, {{"output", {2, 3}}}, false);
   onnx_export::remove_identities(graph);
   onnx_export::remove_dead_nodes(graph);
   auto model = onnx_export::build_model(graph, 14, {});
@@ -503,7 +503,7 @@ TEST(OnnxExport, ConversionErrorNamesOperatorAndReason) {
 onnx::ModelProto model_with_deferred_initializers(onnx_export::DeferredInitializers& deferred) {
   onnx::GraphProto graph;
   graph.set_name("deferred");
-  onnx_export::declare_graph_io(graph, {1, 3}, {1, 3}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {1, 3}}}, {{"output", {1, 3}}}, false);
   auto* node = graph.add_node();
   node->set_op_type("Identity");
   node->add_input("input");
@@ -542,7 +542,7 @@ TEST(OnnxExport, DeferredDataOfAnotherShapeIsRejected) {
 TEST(OnnxExport, ValidationFailureNamesTheCheck) {
   onnx::GraphProto graph;
   graph.set_name("broken");
-  onnx_export::declare_graph_io(graph, {1, 3, 2, 2}, {1, 3, 2, 2}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {1, 3, 2, 2}}}, {{"output", {1, 3, 2, 2}}}, false);
   auto* node = graph.add_node();
   node->set_op_type("NoSuchOperator");
   node->add_input("input");
@@ -595,21 +595,21 @@ TEST(OnnxExport, InitializerNamesAreTheModuleParameterNames) {
 TEST(OnnxExport, UnsupportedOperatorNamesTheOperator) {
   auto module = std::make_shared<torch::nn::Module>();
   torch::nn::Conv2d conv(module->register_module("conv", torch::nn::Conv2d(3, 4, 3)));
-  auto forward = [conv](const torch::Tensor& x) mutable { return torch::cumsum(conv(x), 1); };
+  auto forward = [conv](const torch::Tensor& x) mutable { return torch::cumprod(conv(x), 1); };
   ExportOptions options;
   options.input_shape = {3, 8, 8};
   try {
-    onnx_export::export_to_onnx(*module, forward, (scratch_dir() / "cumsum.onnx").string(), options);
+    onnx_export::export_to_onnx(*module, forward, (scratch_dir() / "cumprod.onnx").string(), options);
     FAIL() << "expected the export to fail";
   } catch (const std::runtime_error& error) {
     const std::string message = error.what();
     EXPECT_EQ(message.rfind("Unsupported operator 'aten::", 0), 0u) << message;
-    EXPECT_NE(message.find("aten::cumsum"), std::string::npos) << message;
+    EXPECT_NE(message.find("aten::cumprod"), std::string::npos) << message;
     EXPECT_NE(message.find("opset 14"), std::string::npos) << message;
     EXPECT_NE(message.find("parameter 'conv."), std::string::npos) << message;  // where it was met
     EXPECT_NE(message.find("--opset_version"), std::string::npos) << message;
   }
-  EXPECT_FALSE(std::filesystem::exists(scratch_dir() / "cumsum.onnx"));
+  EXPECT_FALSE(std::filesystem::exists(scratch_dir() / "cumprod.onnx"));
 }
 
 TEST(OnnxExport, DynamicBatchRejectsBakedBatchSize) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -140,15 +141,20 @@ void log_reasons(const validate::ExportValidation& validation, void (*emit)(cons
   }
   for (const auto& batch : validation.batches) {
     if (batch.report.verdict.status == validate::Status::Pass) continue;
-    for (const auto& reason : batch.report.verdict.reasons)
-      emit(validation.batches.size() > 1 ? fmt::format("  batch size {}: {}", batch.batch_size, reason)
-                                         : "  " + reason);
+    std::string where;
+    if (validation.batches.size() > 1) where = fmt::format("batch size {}", batch.batch_size);
+    if (!batch.output.empty()) where += (where.empty() ? "" : ", ") + batch.output;
+    for (const auto& reason : batch.report.verdict.reasons) emit(where.empty() ? "  " + reason : "  " + where + ": " + reason);
   }
 }
 
+}  // namespace
+
 void log_validation(const validate::ExportValidation& validation, bool detailed) {
   std::vector<int64_t> batch_sizes;
-  for (const auto& batch : validation.batches) batch_sizes.push_back(batch.batch_size);
+  for (const auto& batch : validation.batches)
+    if (std::find(batch_sizes.begin(), batch_sizes.end(), batch.batch_size) == batch_sizes.end())
+      batch_sizes.push_back(batch.batch_size);
   step(detailed, "Runtime: {}, batch size{} {}", validation.runtime, batch_sizes.size() > 1 ? "s" : "",
        fmt::join(batch_sizes, ", "));
   if (validation.quantized && validation.images && validation.images->report.comparison.metrics) {
@@ -184,6 +190,8 @@ void log_validation(const validate::ExportValidation& validation, bool detailed)
   }
   step(detailed, "Validation report: {}", validation.report_path);
 }
+
+namespace {
 
 // The verdict joins the quantization's metadata, so the file says how far it can be trusted.
 void record_quantized_verdict(const std::string& onnx_path, const validate::ExportValidation& validation) {

@@ -49,6 +49,10 @@ std::string default_onnx_path(const std::string& checkpoint_path);
 // num_classes, architecture, model_type, producer ("mltk <version>") and opset.
 std::map<std::string, std::string> onnx_metadata(const checkpoint::Checkpoint& checkpoint, int opset);
 
+// Logs the runtime, metrics, verdict with its reasons and the report's path (steps at DEBUG unless
+// `detailed`; the verdict always shows).
+void log_validation(const validate::ExportValidation& validation, bool detailed);
+
 // Runs the job: export unless validate_only, validate unless turned off, then benchmark when asked
 // (not after a FAIL). Returns the validation, or nothing when validation is off. Throws
 // std::runtime_error naming the file at fault (checkpoint, output folder, ONNX file) and,

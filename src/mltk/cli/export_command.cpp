@@ -5,12 +5,13 @@
 #include "mltk/cli/deployment.h"
 #include "mltk/common/glob.h"
 #include "mltk/common/logging.h"
-#include "mltk/onnx_export/convert_graph.h"
+#include "mltk/onnx_export/converters.h"
 #include "mltk/report/run_comparison.h"
 #include "mltk/runtime/runner_factory.h"
 #include "mltk/train/run_folder.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -158,13 +159,29 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
   source->add_option("--checkpoint_path", flags.checkpoint_path, "Checkpoint (.pt) to export");
   auto* pattern = source->add_option("--pattern", flags.pattern,
                                      "Glob matching several checkpoints (quote it); each is exported beside itself");
+  auto* torchscript = source->add_option(
+      "--torchscript", flags.torchscript_path,
+      "TorchScript file (torch.jit.save of a traced or scripted module, or torch::jit::Module::save) to export; "
+      "needs --input_shape. Validated against the module itself on random inputs (see docs/ml-export.md)");
+  source->add_flag("--list_operators", flags.list_operators,
+                   "Print the aten operators the exporter converts at --opset_version, one per line with the ONNX "
+                   "operators each may become, and exit");
   source->require_option(1);
+  auto* input_shape = app.add_option("--input_shape", flags.input_shapes,
+                                     "With --torchscript: the shape of one forward argument, batch first, e.g. "
+                                     "1,3,224,224; repeat it for each argument, in order")
+                          ->needs(torchscript)
+                          ->take_all()
+                          ->allow_extra_args(false);
+  torchscript->needs(input_shape);
 
   auto* output_path =
-      app.add_option("--output_path", flags.output_path, "ONNX file to write (default: the checkpoint's path with .onnx)")
+      app.add_option("--output_path", flags.output_path, "ONNX file to write (default: the checkpoint's or TorchScript file's path with .onnx)")
           ->excludes(pattern);
-  app.add_option("--batch_size", flags.settings.batch_size, "Batch size of the exported input (default: 1)")
-      ->check(CLI::PositiveNumber);
+  app.add_option("--batch_size", flags.settings.batch_size,
+                 "Batch size of the exported input (default: 1; with --torchscript, dimension 0 of --input_shape)")
+      ->check(CLI::PositiveNumber)
+      ->excludes(torchscript);
   app.add_option("--opset_version", flags.settings.opset, "ONNX opset (default: 14)")
       ->check(CLI::Range(onnx_export::kMinOpset, onnx_export::kMaxOpset));
   auto* validate = app.add_flag("--validate,!--no-validate", flags.settings.validate,
@@ -178,7 +195,7 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
       ->excludes(pattern);
   app.add_flag("--dynamic_axes", flags.settings.dynamic_axes,
                "Make the batch dimension symbolic; validation then also runs at a second batch size");
-  app.add_option("--validation_data", flags.settings.validation_data,
+  auto* validation_data = app.add_option("--validation_data", flags.settings.validation_data,
                  "Also validate on real images: an image, a folder of images (class folders give labels) or a "
                  "split index file such as data/NAME/splits/test.txt; reports top-1 agreement and accuracy")
       ->check(CLI::ExistingPath);
@@ -207,10 +224,24 @@ void add_export_options(CLI::App& app, ExportFlags& flags) {
                              benchmark::kWarmupRuns, benchmark::kDefaultRuns))
       ->check(CLI::Range(1, 1000000))
       ->needs(benchmark_flag);
-  add_quantize_options(app, flags.settings.quantize);
+  auto* quantize = add_quantize_options(app, flags.settings.quantize);
+  // A TorchScript module has no classes, normalisation or training data: what needs them does not apply.
+  for (auto* checkpoint_only : {validate_only, validation_data, preprocessing, deploy_dir, benchmark_flag, quantize})
+    torchscript->excludes(checkpoint_only);
 }
 
 int run_export_command(const ExportFlags& flags) {
+  if (flags.list_operators) {
+    std::vector<std::string> lines;
+    for (const auto& entry : onnx_export::converter_registry().entries())
+      if (entry.opsets.contains(flags.settings.opset))
+        lines.push_back(fmt::format("{} -> {}", entry.aten_operator, fmt::join(entry.emits, ", ")));
+    std::sort(lines.begin(), lines.end());
+    for (const auto& line : lines) fmt::print("{}\n", line);
+    return 0;
+  }
+  if (!flags.torchscript_path.empty())
+    return run_torchscript_job({flags.torchscript_path, flags.input_shapes, flags.output_path}, flags.settings);
   return flags.pattern.empty() ? run_single(flags) : run_batch(flags);
 }
 

@@ -2,16 +2,21 @@
 // ml-export: its flags and the single-checkpoint and --pattern (batch) runs over
 // export_checkpoint.h.
 #include "mltk/cli/export_checkpoint.h"
+#include "mltk/cli/export_torchscript.h"
 
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 namespace mltk::cli {
 
 struct ExportFlags {
   std::string checkpoint_path;
   std::string pattern;
+  std::string torchscript_path;
+  std::vector<std::string> input_shapes;  // with --torchscript, one per forward argument
+  bool list_operators = false;             // print the aten operators converted at the opset, then exit
   std::string output_path;
   std::string onnx_path;
   bool validate_only = false;
@@ -21,7 +26,7 @@ struct ExportFlags {
 };
 
 // Declares the flags on `app`, with the usage rules CLI11 enforces (exit code 2): exactly one of
-// --checkpoint_path/--pattern, --opset_version within 11..17, --output_path and --onnx_path not
+// --checkpoint_path/--pattern/--torchscript, --input_shape with --torchscript only, --opset_version within 11..17, --output_path and --onnx_path not
 // with --pattern, --onnx_path only with --validate_only, --validate_only not with --no-validate,
 // --benchmark_runs (1 or more) only with --benchmark.
 void add_export_options(CLI::App& app, ExportFlags& flags);

@@ -101,12 +101,20 @@ std::string ConversionContext::input_like(size_t index, size_t like) {
     const auto& stored = it->second;
     if (stored.isInt() || stored.isDouble()) return scalar(stored.toScalar().toDouble(), scalar_type(like));
     // A 0-d tensor does not promote a dimensioned tensor of the same kind either (float32 * a
-    // float64 0-d tensor is float32), whereas ONNX requires equal input types.
+    // float64 0-d tensor is float32), and an integer one takes a floating tensor's type (float32 *
+    // an int64 0-d tensor is float32), whereas ONNX requires equal input types.
     if (stored.isTensor() && stored.toTensor().dim() == 0 &&
-        c10::isFloatingType(stored.toTensor().scalar_type()) == c10::isFloatingType(scalar_type(like)))
+        (c10::isFloatingType(scalar_type(like)) || !c10::isFloatingType(stored.toTensor().scalar_type())))
       return constant(stored.toTensor().to(scalar_type(like)));
   }
   return input(index);
+}
+
+std::string ConversionContext::input_promoted(size_t index) {
+  const auto type = node_->output()->type()->cast<c10::TensorType>();
+  const auto name = input(index);
+  if (!type || !type->scalarType() || *type->scalarType() == scalar_type(index)) return name;
+  return op("Cast", {name}, {{"to", int64_t{onnx_data_type(*type->scalarType())}}});
 }
 
 std::vector<std::string> ConversionContext::input_list(size_t index) {
@@ -189,14 +197,18 @@ std::string ConversionContext::fresh_name(const std::string& hint) {
 
 std::string ConversionContext::op(const std::string& type, const std::vector<std::string>& inputs,
                                   const std::vector<Attribute>& attributes) {
+  return op_node(type, inputs, attributes, 1)->output(0);
+}
+
+onnx::NodeProto* ConversionContext::op_node(const std::string& type, const std::vector<std::string>& inputs,
+                                            const std::vector<Attribute>& attributes, size_t output_count) {
   auto* node = graph_.add_node();
   node->set_op_type(type);
   node->set_name(fresh_name(type));
   for (const auto& input : inputs) node->add_input(input);
-  const auto output = fresh_name(node->name() + "_output");
-  node->add_output(output);
+  for (size_t i = 0; i < output_count; ++i) node->add_output(fresh_name(node->name() + "_output"));
   for (const auto& attribute : attributes) set_attribute(*node, attribute);
-  return output;
+  return node;
 }
 
 std::string ConversionContext::constant(const at::Tensor& value) {

@@ -46,6 +46,8 @@ class ConversionContext {
   void bind_alias(const torch::jit::Value* value, const torch::jit::Value* target);
   bool is_static(const torch::jit::Value* value) const { return statics_.count(value) > 0; }
   bool is_tensor_list(const torch::jit::Value* value) const { return tensor_lists_.count(value) > 0; }
+  bool is_sequence(const torch::jit::Value* value) const { return sequences_.count(value) > 0; }
+  const std::vector<std::string>& tensor_list(const torch::jit::Value* value) const { return tensor_lists_.at(value); }
   const c10::IValue& static_value(const torch::jit::Value* value) const;
   const std::vector<const torch::jit::Value*>& sequence(const torch::jit::Value* value) const;
   // ONNX name of a tensor value; a compile-time tensor or scalar becomes a Constant node.
@@ -56,6 +58,9 @@ class ConversionContext {
   // A tensor input; a compile-time scalar (or 0-d tensor) becomes a constant of the dtype of input
   // `like`, as aten's type promotion keeps a tensor's dtype when combined with a Python scalar.
   std::string input_like(size_t index, size_t like);
+  // Input `index` in the dtype the tracer recorded for the node's output, cast when it differs, as
+  // aten promotes mixed operands (float + int64 -> float) where ONNX requires equal types.
+  std::string input_promoted(size_t index);
   std::vector<std::string> input_list(size_t index);
   bool is_none(size_t index) const;
   int64_t int_arg(size_t index) const;
@@ -73,6 +78,9 @@ class ConversionContext {
   // --- Emitting ONNX ------------------------------------------------------------------------------
   std::string op(const std::string& type, const std::vector<std::string>& inputs,
                  const std::vector<Attribute>& attributes = {});
+  // A node with `output_count` outputs (TopK, ...); its output names are read from the node.
+  onnx::NodeProto* op_node(const std::string& type, const std::vector<std::string>& inputs,
+                           const std::vector<Attribute>& attributes, size_t output_count);
   std::string constant(const at::Tensor& value);
   std::string int64s(const std::vector<int64_t>& values) { return constant(torch::tensor(values, torch::kLong)); }
   std::string scalar(double value, at::ScalarType type) { return constant(torch::scalar_tensor(value, type)); }

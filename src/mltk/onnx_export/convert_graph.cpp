@@ -24,12 +24,18 @@ std::string location(const torch::jit::Node& node, const ConversionContext& ctx)
 }
 
 std::string unsupported_operator_message(const torch::jit::Node& node, const ConversionContext& ctx) {
-  return "Unsupported operator '" + std::string(node.kind().toQualString()) + "' at " + opset_text(ctx.opset()) +
-         ", " + location(node, ctx) +
+  const std::string name = node.kind().toQualString();
+  const auto opsets = converter_registry().opsets_of(name);
+  if (!opsets.empty())
+    return "Operator '" + name + "' cannot be exported at " + opset_text(ctx.opset()) + ", " + location(node, ctx) +
+           ". It converts at opsets " + std::to_string(opsets.front()) + ".." + std::to_string(opsets.back()) +
+           ": use --opset_version " + std::to_string(opsets.front() > ctx.opset() ? opsets.front() : opsets.back()) + ".";
+  return "Unsupported operator '" + name + "' at " + opset_text(ctx.opset()) + ", " + location(node, ctx) +
          ". Remedies: try another --opset_version between " + std::to_string(kMinOpset) + " and " +
          std::to_string(kMaxOpset) +
          ", or replace the operation in the model's forward() with standard ones (convolution, matmul, "
-         "element-wise arithmetic, reshape/permute, the usual activations and normalisations).";
+         "element-wise arithmetic, reshape/permute, the usual activations and normalisations); "
+         "docs/ml-export.md lists the operators the exporter converts.";
 }
 
 void convert_node(ConversionContext& ctx, const torch::jit::Node& node) {
@@ -59,27 +65,56 @@ void convert_node(ConversionContext& ctx, const torch::jit::Node& node) {
       kind == c10::aten::Float)
     return ctx.bind_alias(node.output(), node.input());
 
-  const auto& registry = converter_registry();
-  const auto& list_registry = list_converter_registry();
-  const auto converter = registry.find(kind.toQualString());
-  const auto list_converter = list_registry.find(kind.toQualString());
-  if (converter == registry.end() && list_converter == list_registry.end())
-    throw std::runtime_error(unsupported_operator_message(node, ctx));
-  if (node.outputs().size() != 1)
+  const auto* entry = converter_registry().find(kind.toQualString(), ctx.opset());
+  if (entry == nullptr) throw std::runtime_error(unsupported_operator_message(node, ctx));
+  if (entry->result != ResultKind::Outputs && node.outputs().size() != 1)
     throw std::runtime_error(std::string(kind.toQualString()) + " has " + std::to_string(node.outputs().size()) +
-                             " outputs; the exporter converts single-output operators only");
+                             " outputs where its converter expects one");
   try {
-    if (converter != registry.end())
-      ctx.bind_tensor(node.output(), converter->second(ctx));
-    else
-      ctx.bind_tensor_list(node.output(), list_converter->second(ctx));
+    switch (entry->result) {
+      case ResultKind::Tensor:
+        ctx.bind_tensor(node.output(), entry->convert(ctx));
+        break;
+      case ResultKind::TensorList:
+        ctx.bind_tensor_list(node.output(), entry->convert_many(ctx));
+        break;
+      case ResultKind::Outputs: {
+        const auto names = entry->convert_many(ctx);
+        if (names.size() != node.outputs().size())
+          throw std::logic_error(std::string(kind.toQualString()) + " converter returned " +
+                                 std::to_string(names.size()) + " results for " +
+                                 std::to_string(node.outputs().size()) + " outputs");
+        for (size_t i = 0; i < names.size(); ++i) ctx.bind_tensor(node.output(i), names[i]);
+        break;
+      }
+    }
   } catch (const std::invalid_argument& error) {
     throw std::runtime_error("Cannot convert '" + std::string(kind.toQualString()) + "' at " +
                              opset_text(ctx.opset()) + ", " + location(node, ctx) + ": " + error.what());
   }
 }
 
+// The graph's results in order, a returned tuple or list contributing its elements.
+void flatten_results(ConversionContext& ctx, const torch::jit::Value* value, std::vector<std::string>& names) {
+  if (ctx.is_tensor_list(value)) {
+    for (auto& name : ctx.tensor_list(value)) names.push_back(name);
+    return;
+  }
+  if (ctx.is_sequence(value)) {
+    for (const auto* element : ctx.sequence(value)) flatten_results(ctx, element, names);
+    return;
+  }
+  if (!value->type()->cast<c10::TensorType>() && !ctx.is_static(value))
+    throw std::runtime_error("the forward returns a " + value->type()->str() +
+                             "; only tensors and tuples or lists of tensors can be graph outputs");
+  names.push_back(ctx.tensor(value));
+}
+
 }  // namespace
+
+std::string graph_io_name(const std::string& stem, size_t index, size_t count) {
+  return count == 1 ? stem : stem + "_" + std::to_string(index);
+}
 
 onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredInitializers& initializer_data) {
   onnx::GraphProto graph;
@@ -87,13 +122,18 @@ onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredIn
   ConversionContext ctx(graph, initializer_data, opset);
 
   const auto inputs = traced.graph->inputs();
-  ctx.bind_tensor(inputs[0], "input");
+  if (inputs.size() != traced.input_count + traced.parameters.size())
+    throw std::logic_error("the graph has " + std::to_string(inputs.size()) + " inputs for " +
+                           std::to_string(traced.input_count) + " inputs and " +
+                           std::to_string(traced.parameters.size()) + " parameters");
+  for (size_t i = 0; i < traced.input_count; ++i) ctx.bind_tensor(inputs[i], graph_io_name("input", i, traced.input_count));
   std::map<const torch::jit::Value*, std::string> parameter_names;
   for (size_t i = 0; i < traced.parameters.size(); ++i) {
     const auto& [name, tensor] = traced.parameters[i];
-    ctx.bind_tensor(inputs[i + 1], name);
+    const auto* value = inputs[traced.input_count + i];
+    ctx.bind_tensor(value, name);
     ctx.add_initializer(name, tensor);
-    parameter_names[inputs[i + 1]] = name;
+    parameter_names[value] = name;
   }
   ctx.set_parameter_names(std::move(parameter_names));
 
@@ -102,14 +142,18 @@ onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredIn
     convert_node(ctx, *node);
   }
 
-  const auto outputs = traced.graph->outputs();
-  if (outputs.size() != 1 || !outputs[0]->type()->cast<c10::TensorType>())
-    throw std::runtime_error("the traced forward must return exactly one tensor");
-  auto* identity = graph.add_node();
-  identity->set_op_type("Identity");
-  identity->set_name("output_identity");
-  identity->add_input(ctx.tensor(outputs[0]));
-  identity->add_output("output");
+  std::vector<std::string> results;
+  for (const auto* output : traced.graph->outputs()) flatten_results(ctx, output, results);
+  if (results.size() != traced.outputs.size())
+    throw std::runtime_error("the traced forward returns " + std::to_string(traced.outputs.size()) +
+                             " tensors but its graph has " + std::to_string(results.size()) + " results");
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto* identity = graph.add_node();
+    identity->set_op_type("Identity");
+    identity->set_name(graph_io_name("output", i, results.size()) + "_identity");
+    identity->add_input(results[i]);
+    identity->add_output(graph_io_name("output", i, results.size()));
+  }
   return graph;
 }
 

@@ -1,6 +1,7 @@
 #include "mltk/onnx_export/exporter.h"
 
 #include "mltk/onnx_export/convert_graph.h"
+#include "mltk/onnx_export/converters.h"
 #include "mltk/onnx_export/embedded_preprocessing.h"
 #include "mltk/onnx_export/graph_passes.h"
 #include "mltk/onnx_export/model_writer.h"
@@ -31,16 +32,6 @@ auto timed(std::vector<ExportPhase>& phases, const char* name, Step&& step) {
     phases.push_back({name, milliseconds_since(start)});
     return result;
   }
-}
-
-void require_valid(const ExportOptions& options) {
-  if (options.input_shape.size() != 3)
-    throw std::invalid_argument("input_shape must be {channels, height, width}, got " +
-                                std::to_string(options.input_shape.size()) + " values");
-  if (options.batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
-  if (options.opset < kMinOpset || options.opset > kMaxOpset)
-    throw std::invalid_argument("--opset_version " + std::to_string(options.opset) + " is not supported; use " +
-                                std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset));
 }
 
 torch::Tensor example_input(torch::nn::Module& module, const ExportOptions& options, int64_t batch_size) {
@@ -74,30 +65,38 @@ std::map<std::string, int64_t> count_op_types(const onnx::GraphProto& graph) {
   return counts;
 }
 
+std::vector<GraphIo> graph_io(const std::string& stem, const std::vector<torch::Tensor>& tensors) {
+  std::vector<GraphIo> io;
+  for (size_t i = 0; i < tensors.size(); ++i)
+    io.push_back({graph_io_name(stem, i, tensors.size()), tensors[i].sizes().vec(), tensors[i].scalar_type()});
+  return io;
+}
+
 }  // namespace
 
-ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward, const std::string& output_path,
-                            const ExportOptions& options) {
+ExportReport export_traced(const TraceAtBatch& trace, const std::string& output_path, const TracedExportOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  require_valid(options);
+  if (options.batch_size < 1) throw std::invalid_argument("batch_size must be at least 1");
+  if (options.opset < kMinOpset || options.opset > kMaxOpset)
+    throw std::invalid_argument("--opset_version " + std::to_string(options.opset) + " is not supported; use " +
+                                std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset));
   ExportReport report;
   auto& phases = report.phases;
 
-  const auto example = example_input(module, options, options.batch_size);
-  const auto traced = timed(phases, "trace", [&] { return trace_module(module, forward, example); });
+  const auto traced = timed(phases, "trace", [&] { return trace(options.batch_size); });
   DeferredInitializers initializer_data;
   auto graph = timed(phases, "convert", [&] { return convert_graph(traced, options.opset, initializer_data); });
   if (options.dynamic_batch) {
     timed(phases, "check batch independence", [&] {
       const auto other_batch = options.batch_size + 1;
-      const auto other = trace_module(module, forward, example_input(module, options, other_batch));
+      const auto other = trace(other_batch);
       require_batch_independent(*traced.graph, options.batch_size, *other.graph, other_batch);
       DeferredInitializers other_data;
       require_same_onnx_nodes(graph, options.batch_size, convert_graph(other, options.opset, other_data), other_batch);
     });
   }
   const int folded = timed(phases, "optimise", [&] {
-    declare_graph_io(graph, example.sizes().vec(), traced.output.sizes().vec(), options.dynamic_batch);
+    declare_graph_io(graph, graph_io("input", traced.inputs), graph_io("output", traced.outputs), options.dynamic_batch);
     remove_identities(graph);
     const int folded_count = fold_batch_norm_into_conv(graph, initializer_data);
     remove_dead_nodes(graph);
@@ -121,6 +120,17 @@ ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward,
   report.onnx_ops = count_op_types(model.graph());
   report.elapsed_ms = milliseconds_since(start);
   return report;
+}
+
+ExportReport export_to_onnx(torch::nn::Module& module, const ForwardFn& forward, const std::string& output_path,
+                            const ExportOptions& options) {
+  if (options.input_shape.size() != 3)
+    throw std::invalid_argument("input_shape must be {channels, height, width}, got " +
+                                std::to_string(options.input_shape.size()) + " values");
+  const auto trace = [&](int64_t batch_size) {
+    return trace_module(module, forward, example_input(module, options, batch_size));
+  };
+  return export_traced(trace, output_path, options);
 }
 
 ExportReport export_to_onnx(models::ClassifierImpl& model, const std::string& output_path,

@@ -21,17 +21,16 @@
 namespace mltk::onnx_export {
 namespace {
 
-void declare_float_tensor(onnx::ValueInfoProto& info, const std::string& name, const std::vector<int64_t>& shape,
-                          bool dynamic_batch) {
-  info.set_name(name);
+void declare_tensor(onnx::ValueInfoProto& info, const GraphIo& io, bool dynamic_batch) {
+  info.set_name(io.name);
   auto* tensor = info.mutable_type()->mutable_tensor_type();
-  tensor->set_elem_type(onnx::TensorProto::FLOAT);
+  tensor->set_elem_type(onnx_data_type(io.dtype));
   auto* dims = tensor->mutable_shape();
-  for (size_t i = 0; i < shape.size(); ++i) {
+  for (size_t i = 0; i < io.shape.size(); ++i) {
     if (i == 0 && dynamic_batch)
       dims->add_dim()->set_dim_param("batch_size");
     else
-      dims->add_dim()->set_dim_value(shape[i]);
+      dims->add_dim()->set_dim_value(io.shape[i]);
   }
 }
 
@@ -235,12 +234,12 @@ int write_spliced_model(const SplicedModel& model, int fd) {
 
 }  // namespace
 
-void declare_graph_io(onnx::GraphProto& graph, const std::vector<int64_t>& input_shape,
-                      const std::vector<int64_t>& output_shape, bool dynamic_batch) {
+void declare_graph_io(onnx::GraphProto& graph, const std::vector<GraphIo>& inputs, const std::vector<GraphIo>& outputs,
+                      bool dynamic_batch) {
   graph.clear_input();
   graph.clear_output();
-  declare_float_tensor(*graph.add_input(), "input", input_shape, dynamic_batch);
-  declare_float_tensor(*graph.add_output(), "output", output_shape, dynamic_batch);
+  for (const auto& input : inputs) declare_tensor(*graph.add_input(), input, dynamic_batch);
+  for (const auto& output : outputs) declare_tensor(*graph.add_output(), output, dynamic_batch);
 }
 
 int64_t ir_version_for_opset(int opset) {

@@ -10,10 +10,17 @@
 
 namespace mltk::onnx_export {
 
-// Declares the float32 graph input "input" and output "output" with the traced shapes; with
-// `dynamic_batch`, dimension 0 of both is the symbolic "batch_size".
-void declare_graph_io(onnx::GraphProto& graph, const std::vector<int64_t>& input_shape,
-                      const std::vector<int64_t>& output_shape, bool dynamic_batch);
+// A graph input or output: its name, traced shape and element type.
+struct GraphIo {
+  std::string name;
+  std::vector<int64_t> shape;
+  at::ScalarType dtype = at::kFloat;
+};
+
+// Declares the graph's inputs and outputs (replacing any declared before); with `dynamic_batch`,
+// dimension 0 of each is the symbolic "batch_size".
+void declare_graph_io(onnx::GraphProto& graph, const std::vector<GraphIo>& inputs, const std::vector<GraphIo>& outputs,
+                      bool dynamic_batch);
 
 // The IR version released together with `opset` (what onnx's checker expects as a minimum).
 int64_t ir_version_for_opset(int opset);

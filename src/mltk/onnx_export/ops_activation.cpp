@@ -16,9 +16,8 @@ std::string hard_sigmoid(ConversionContext& ctx, const std::string& x) {
 std::string convert_hardsigmoid(ConversionContext& ctx) { return hard_sigmoid(ctx, ctx.input(0)); }
 
 // aten::hardswish(x): HardSwish exists from opset 14; before, x * hardsigmoid(x).
-std::string convert_hardswish(ConversionContext& ctx) {
+std::string convert_hardswish_decomposed(ConversionContext& ctx) {
   const auto x = ctx.input(0);
-  if (ctx.opset() >= 14) return ctx.op("HardSwish", {x});
   return ctx.op("Mul", {x, hard_sigmoid(ctx, x)});
 }
 
@@ -65,22 +64,110 @@ std::string convert_leaky_relu(ConversionContext& ctx) {
   return ctx.op("LeakyRelu", {ctx.input(0)}, {{"alpha", ctx.double_arg(1)}});
 }
 
+// aten::prelu(self, weight): ONNX PRelu broadcasts the slope from the trailing dimensions, torch
+// applies one slope per channel (dimension 1), so a per-channel slope is given trailing ones.
+std::string convert_prelu(ConversionContext& ctx) {
+  auto slope = ctx.input(1);
+  const auto rank = ctx.rank(0);
+  if (ctx.sizes(1).at(0) > 1 && rank > 2) {
+    std::vector<int64_t> shape{-1};
+    shape.insert(shape.end(), static_cast<size_t>(rank - 2), 1);
+    slope = ctx.op("Reshape", {slope, ctx.int64s(shape)});
+  }
+  return ctx.op("PRelu", {ctx.input(0), slope});
+}
+
+// aten::elu(self, alpha, scale, input_scale)
+std::string convert_elu(ConversionContext& ctx) {
+  if (ctx.double_arg(2) != 1.0 || ctx.double_arg(3) != 1.0)
+    throw std::invalid_argument("elu with scale or input_scale other than 1 is not supported");
+  return ctx.op("Elu", {ctx.input(0)}, {{"alpha", ctx.double_arg(1)}});
+}
+
+// aten::celu(self, alpha): Celu from opset 12.
+std::string convert_celu(ConversionContext& ctx) {
+  return ctx.op("Celu", {ctx.input(0)}, {{"alpha", ctx.double_arg(1)}});
+}
+
+// Before opset 12: max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+std::string convert_celu_decomposed(ConversionContext& ctx) {
+  const auto x = ctx.input(0);
+  const auto type = ctx.scalar_type(0);
+  const auto alpha = ctx.scalar(ctx.double_arg(1), type), zero = ctx.scalar(0.0, type);
+  const auto expm1 = ctx.op("Sub", {ctx.op("Exp", {ctx.op("Div", {x, alpha})}), ctx.scalar(1.0, type)});
+  return ctx.op("Add", {ctx.op("Max", {x, zero}), ctx.op("Min", {ctx.op("Mul", {alpha, expm1}), zero})});
+}
+
+// aten::softplus(self, beta, threshold) = x where beta * x > threshold, else log(1 + exp(beta * x)) / beta.
+std::string convert_softplus(ConversionContext& ctx) {
+  const auto x = ctx.input(0);
+  const auto type = ctx.scalar_type(0);
+  const auto beta = ctx.double_arg(1);
+  const auto scaled = beta == 1.0 ? x : ctx.op("Mul", {x, ctx.scalar(beta, type)});
+  auto soft = ctx.op("Softplus", {scaled});
+  if (beta != 1.0) soft = ctx.op("Div", {soft, ctx.scalar(beta, type)});
+  const auto linear = ctx.op("Greater", {scaled, ctx.scalar(ctx.double_arg(2), type)});
+  return ctx.op("Where", {linear, x, soft});
+}
+
+// aten::mish(self) = x * tanh(softplus(x))
+std::string convert_mish(ConversionContext& ctx) {
+  const auto x = ctx.input(0);
+  return ctx.op("Mul", {x, ctx.op("Tanh", {ctx.op("Softplus", {x})})});
+}
+
+// aten::log_sigmoid(self) = -softplus(-x)
+std::string convert_log_sigmoid(ConversionContext& ctx) {
+  return ctx.op("Neg", {ctx.op("Softplus", {ctx.op("Neg", {ctx.input(0)})})});
+}
+
+// aten::threshold(self, threshold, value) = x where x > threshold, else value.
+std::string convert_threshold(ConversionContext& ctx) {
+  const auto x = ctx.input(0);
+  const auto type = ctx.scalar_type(0);
+  const auto keep = ctx.op("Greater", {x, ctx.scalar(ctx.double_arg(1), type)});
+  return ctx.op("Where", {keep, x, ctx.scalar(ctx.double_arg(2), type)});
+}
+
 }  // namespace
 
 void register_activation_ops(ConverterRegistry& registry) {
-  registry["aten::relu"] = unary_converter("Relu");
+  registry.add("aten::relu", {"Relu"}, unary_converter("Relu"));
   // A trace rebinds every later use of an in-place operator's operand to the operator's output,
   // so the in-place forms convert like the out-of-place ones.
-  registry["aten::relu_"] = registry["aten::relu"];
-  registry["aten::sigmoid"] = unary_converter("Sigmoid");
-  registry["aten::tanh"] = unary_converter("Tanh");
-  registry["aten::hardsigmoid"] = convert_hardsigmoid;
-  registry["aten::hardswish"] = convert_hardswish;
-  registry["aten::silu"] = convert_silu;
-  registry["aten::gelu"] = convert_gelu;
-  registry["aten::hardtanh"] = convert_hardtanh;
-  registry["aten::relu6"] = convert_relu6;
-  registry["aten::leaky_relu"] = convert_leaky_relu;
+  registry.add("aten::relu_", {"Relu"}, unary_converter("Relu"));
+  registry.add("aten::sigmoid", {"Sigmoid"}, unary_converter("Sigmoid"));
+  registry.add("aten::tanh", {"Tanh"}, unary_converter("Tanh"));
+  registry.add("aten::hardsigmoid", {"HardSigmoid"}, convert_hardsigmoid);
+  registry.add("aten::hardswish", {"HardSigmoid", "Mul"}, convert_hardswish_decomposed, {11, 13});
+  registry.add("aten::hardswish", {"HardSwish"}, unary_converter("HardSwish"), {14, kMaxOpset});
+  registry.add("aten::silu", {"Sigmoid", "Mul"}, convert_silu);
+  registry.add("aten::gelu", {"Erf", "Div", "Mul", "Add", "Tanh"}, convert_gelu);
+  registry.add("aten::hardtanh", {"Clip"}, convert_hardtanh);
+  registry.add("aten::relu6", {"Clip"}, convert_relu6);
+  registry.add("aten::leaky_relu", {"LeakyRelu"}, convert_leaky_relu);
+  registry.add("aten::prelu", {"PRelu", "Reshape"}, convert_prelu);
+  registry.add("aten::elu", {"Elu"}, convert_elu);
+  registry.add("aten::selu", {"Selu"}, unary_converter("Selu"));
+  registry.add("aten::celu", {"Exp", "Div", "Sub", "Max", "Min", "Mul", "Add"}, convert_celu_decomposed, {11, 11});
+  registry.add("aten::celu", {"Celu"}, convert_celu, {12, kMaxOpset});
+  registry.add("aten::softplus", {"Softplus", "Mul", "Div", "Greater", "Where"}, convert_softplus);
+  registry.add("aten::softsign", {"Softsign"}, unary_converter("Softsign"));
+  registry.add("aten::mish", {"Softplus", "Tanh", "Mul"}, convert_mish);
+  registry.add("aten::log_sigmoid", {"Neg", "Softplus"}, convert_log_sigmoid);
+  registry.add("aten::threshold", {"Greater", "Where"}, convert_threshold);
+  // In-place forms, as aten::relu_ above.
+  registry.add("aten::sigmoid_", {"Sigmoid"}, unary_converter("Sigmoid"));
+  registry.add("aten::tanh_", {"Tanh"}, unary_converter("Tanh"));
+  registry.add("aten::hardtanh_", {"Clip"}, convert_hardtanh);
+  registry.add("aten::leaky_relu_", {"LeakyRelu"}, convert_leaky_relu);
+  registry.add("aten::elu_", {"Elu"}, convert_elu);
+  registry.add("aten::selu_", {"Selu"}, unary_converter("Selu"));
+  registry.add("aten::silu_", {"Sigmoid", "Mul"}, convert_silu);
+  registry.add("aten::hardsigmoid_", {"HardSigmoid"}, convert_hardsigmoid);
+  registry.add("aten::hardswish_", {"HardSigmoid", "Mul"}, convert_hardswish_decomposed, {11, 13});
+  registry.add("aten::hardswish_", {"HardSwish"}, unary_converter("HardSwish"), {14, kMaxOpset});
+  registry.add("aten::threshold_", {"Greater", "Where"}, convert_threshold);
 }
 
 }  // namespace mltk::onnx_export

@@ -1,4 +1,4 @@
-// Element-wise arithmetic, matrix products and reductions.
+// Element-wise arithmetic and matrix products.
 #include "mltk/onnx_export/converters.h"
 
 #include <stdexcept>
@@ -6,25 +6,38 @@
 namespace mltk::onnx_export {
 namespace {
 
+// Both operands of element-wise arithmetic: a Python scalar takes the tensor's dtype, two tensors
+// of different dtypes are cast to the result's.
+std::pair<std::string, std::string> promoted_operands(ConversionContext& ctx) {
+  const bool self_static = ctx.is_static(ctx.node().input(0)), other_static = ctx.is_static(ctx.node().input(1));
+  if (self_static && !other_static) return {ctx.input_like(0, 1), ctx.input_promoted(1)};
+  if (other_static) return {ctx.input_promoted(0), ctx.input_like(1, 0)};
+  return {ctx.input_promoted(0), ctx.input_promoted(1)};
+}
+
 // aten::add/sub(self, other, alpha): self + alpha * other; `other` may be a Python scalar.
 std::string add_or_sub(ConversionContext& ctx, const std::string& onnx_type) {
-  auto other = ctx.input_like(1, 0);
+  auto [self, other] = promoted_operands(ctx);
   if (ctx.node().inputs().size() > 2 && ctx.double_arg(2) != 1.0)
     other = ctx.op("Mul", {other, ctx.scalar(ctx.double_arg(2), ctx.scalar_type(0))});
-  return ctx.op(onnx_type, {ctx.input(0), other});
+  return ctx.op(onnx_type, {self, other});
 }
 
 std::string convert_add(ConversionContext& ctx) { return add_or_sub(ctx, "Add"); }
 std::string convert_sub(ConversionContext& ctx) { return add_or_sub(ctx, "Sub"); }
 
 // aten::mul(self, other)
-std::string convert_mul(ConversionContext& ctx) { return ctx.op("Mul", {ctx.input(0), ctx.input_like(1, 0)}); }
+std::string convert_mul(ConversionContext& ctx) {
+  const auto [self, other] = promoted_operands(ctx);
+  return ctx.op("Mul", {self, other});
+}
 
 // aten::div(self, other[, rounding_mode]): ONNX Div truncates integers, so only true division maps.
 std::string convert_div(ConversionContext& ctx) {
   if (ctx.node().inputs().size() > 2 && !ctx.is_none(2))
     throw std::invalid_argument("aten::div with rounding_mode '" + ctx.string_arg(2) + "' is not supported");
-  return ctx.op("Div", {ctx.input(0), ctx.input_like(1, 0)});
+  const auto [self, other] = promoted_operands(ctx);
+  return ctx.op("Div", {self, other});
 }
 
 // aten::pow(self, exponent)
@@ -56,48 +69,49 @@ std::string convert_addmm(ConversionContext& ctx) {
                 {{"beta", ctx.double_arg(3)}, {"alpha", ctx.double_arg(4)}, {"transB", int64_t{transposed}}});
 }
 
+// aten::baddbmm(self, batch1, batch2, beta, alpha) = beta * self + alpha * batch1 @ batch2
+std::string convert_baddbmm(ConversionContext& ctx) {
+  const auto type = ctx.scalar_type(0);
+  auto product = ctx.op("MatMul", {ctx.input(1), ctx.input(2)});
+  if (ctx.double_arg(4) != 1.0) product = ctx.op("Mul", {product, ctx.scalar(ctx.double_arg(4), type)});
+  auto self = ctx.input(0);
+  if (ctx.double_arg(3) != 1.0) self = ctx.op("Mul", {self, ctx.scalar(ctx.double_arg(3), type)});
+  return ctx.op("Add", {self, product});
+}
+
+// aten::einsum(equation, tensors, path): Einsum from opset 12.
+std::string convert_einsum(ConversionContext& ctx) {
+  return ctx.op("Einsum", ctx.input_list(1), {{"equation", ctx.string_arg(0).c_str()}});
+}
+
 // aten::t(self): transpose of a matrix; vectors are returned unchanged.
 std::string convert_t(ConversionContext& ctx) {
   if (ctx.rank(0) < 2) return ctx.op("Identity", {ctx.input(0)});
   return ctx.op("Transpose", {ctx.input(0)}, {{"perm", std::vector<int64_t>{1, 0}}});
 }
 
-// aten::mean(self, dim, keepdim, dtype) or aten::mean(self, dtype). ReduceMean takes axes as an
-// attribute up to opset 17.
-std::string convert_mean(ConversionContext& ctx) {
-  if (ctx.node().inputs().size() <= 2) return ctx.op("ReduceMean", {ctx.input(0)}, {{"keepdims", 0}});
-  return ctx.op("ReduceMean", {ctx.input(0)}, {{"axes", ctx.ints_arg(1)}, {"keepdims", int64_t{ctx.bool_arg(2)}}});
-}
-
-// aten::sum(self, dim, keepdim, dtype) or aten::sum(self, dtype). ReduceSum takes axes as an input
-// from opset 13.
-std::string convert_sum(ConversionContext& ctx) {
-  if (ctx.node().inputs().size() <= 2) return ctx.op("ReduceSum", {ctx.input(0)}, {{"keepdims", 0}});
-  const auto axes = ctx.ints_arg(1);
-  const Attribute keepdims{"keepdims", int64_t{ctx.bool_arg(2)}};
-  if (ctx.opset() >= 13) return ctx.op("ReduceSum", {ctx.input(0), ctx.int64s(axes)}, {keepdims});
-  return ctx.op("ReduceSum", {ctx.input(0)}, {{"axes", axes}, keepdims});
-}
-
 }  // namespace
 
 void register_arithmetic_ops(ConverterRegistry& registry) {
-  registry["aten::add"] = convert_add;
-  registry["aten::add_"] = convert_add;  // in place: see aten::relu_ in ops_activation.cpp
-  registry["aten::sub"] = convert_sub;
-  registry["aten::mul"] = convert_mul;
-  registry["aten::div"] = convert_div;
-  registry["aten::pow"] = convert_pow;
-  registry["aten::neg"] = unary_converter("Neg");
-  registry["aten::sqrt"] = unary_converter("Sqrt");
-  registry["aten::exp"] = unary_converter("Exp");
-  registry["aten::matmul"] = convert_matmul;
-  registry["aten::bmm"] = convert_matmul;
-  registry["aten::linear"] = convert_linear;
-  registry["aten::addmm"] = convert_addmm;
-  registry["aten::t"] = convert_t;
-  registry["aten::mean"] = convert_mean;
-  registry["aten::sum"] = convert_sum;
+  registry.add("aten::add", {"Add", "Mul", "Cast"}, convert_add);
+  registry.add("aten::add_", {"Add", "Mul", "Cast"}, convert_add);  // in place: see aten::relu_ in ops_activation.cpp
+  registry.add("aten::sub", {"Sub", "Mul", "Cast"}, convert_sub);
+  registry.add("aten::mul", {"Mul", "Cast"}, convert_mul);
+  registry.add("aten::div", {"Div", "Cast"}, convert_div);
+  registry.add("aten::pow", {"Pow"}, convert_pow);
+  registry.add("aten::neg", {"Neg"}, unary_converter("Neg"));
+  registry.add("aten::sqrt", {"Sqrt"}, unary_converter("Sqrt"));
+  registry.add("aten::exp", {"Exp"}, unary_converter("Exp"));
+  registry.add("aten::matmul", {"MatMul"}, convert_matmul);
+  registry.add("aten::bmm", {"MatMul"}, convert_matmul);
+  registry.add("aten::linear", {"Gemm", "MatMul", "Transpose", "Add"}, convert_linear);
+  registry.add("aten::addmm", {"Gemm"}, convert_addmm);
+  registry.add("aten::t", {"Identity", "Transpose"}, convert_t);
+  registry.add("aten::baddbmm", {"MatMul", "Mul", "Add"}, convert_baddbmm);
+  registry.add("aten::einsum", {"Einsum"}, convert_einsum, {12, kMaxOpset});
+  registry.add("aten::sub_", {"Sub", "Mul", "Cast"}, convert_sub);
+  registry.add("aten::mul_", {"Mul", "Cast"}, convert_mul);
+  registry.add("aten::div_", {"Div", "Cast"}, convert_div);
 }
 
 }  // namespace mltk::onnx_export

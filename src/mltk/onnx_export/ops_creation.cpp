@@ -35,10 +35,10 @@ std::string convert_ones_like(ConversionContext& ctx) { return filled_like(ctx, 
 }  // namespace
 
 void register_creation_ops(ConverterRegistry& registry) {
-  registry["aten::empty_like"] = convert_empty_like;
-  registry["aten::full_like"] = convert_full_like;
-  registry["aten::zeros_like"] = convert_zeros_like;
-  registry["aten::ones_like"] = convert_ones_like;
+  registry.add("aten::empty_like", {"Identity", "Cast"}, convert_empty_like);
+  registry.add("aten::full_like", {"Expand", "Shape"}, convert_full_like);
+  registry.add("aten::zeros_like", {"Expand", "Shape"}, convert_zeros_like);
+  registry.add("aten::ones_like", {"Expand", "Shape"}, convert_ones_like);
 }
 
 }  // namespace mltk::onnx_export

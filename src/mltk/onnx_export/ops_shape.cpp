@@ -9,12 +9,8 @@
 #include <stdexcept>
 
 namespace mltk::onnx_export {
-namespace {
 
-// A 1-D int64 ONNX tensor for an int[] argument, which is either a compile-time list or a list
-// built at run time from sizes (aten::size results). aten::expand's "-1 = keep this dimension"
-// becomes 1 when `minus_one_as_one`, as ONNX Expand broadcasts a 1 to the input's size.
-std::string int_list_tensor(ConversionContext& ctx, size_t index, bool minus_one_as_one = false) {
+std::string int_list_tensor(ConversionContext& ctx, size_t index, bool minus_one_as_one) {
   auto fix = [minus_one_as_one](int64_t value) { return minus_one_as_one && value == -1 ? int64_t{1} : value; };
   const auto* list = ctx.node().input(index);
   if (ctx.is_static(list)) {
@@ -31,6 +27,8 @@ std::string int_list_tensor(ConversionContext& ctx, size_t index, bool minus_one
   }
   return ctx.op("Concat", parts, {{"axis", 0}});
 }
+
+namespace {
 
 // aten::flatten(self, start_dim, end_dim). Dimensions before start_dim are copied (Reshape's 0),
 // so the graph stays valid for any batch size; dimensions after end_dim keep their traced size.
@@ -191,34 +189,31 @@ std::string convert_to(ConversionContext& ctx) {
 
 }  // namespace
 
-void register_split_ops(ListConverterRegistry& registry) {
-  registry["aten::chunk"] = convert_chunk;
-  registry["aten::split"] = convert_split;
-  registry["aten::split_with_sizes"] = convert_split;
-  registry["aten::unbind"] = convert_unbind;
-}
-
 void register_shape_ops(ConverterRegistry& registry) {
-  registry["aten::flatten"] = convert_flatten;
-  registry["aten::reshape"] = convert_reshape;
-  registry["aten::view"] = convert_reshape;
-  registry["aten::expand"] = convert_expand;
-  registry["aten::expand_as"] = convert_expand_as;
-  registry["aten::permute"] = convert_permute;
-  registry["aten::transpose"] = convert_transpose;
-  registry["aten::cat"] = convert_cat;
-  registry["aten::stack"] = convert_stack;
-  registry["aten::slice"] = convert_slice;
-  registry["aten::narrow"] = convert_narrow;
-  registry["aten::select"] = convert_select;
-  registry["aten::size"] = convert_size;
-  registry["aten::unsqueeze"] = convert_unsqueeze;
-  registry["aten::squeeze"] = convert_squeeze;
-  registry["aten::to"] = convert_to;
-  registry["aten::type_as"] = convert_to;
-  registry["aten::contiguous"] = convert_identity;
-  registry["aten::clone"] = convert_identity;
-  registry["aten::detach"] = convert_identity;
+  registry.add_list("aten::chunk", {"Split"}, convert_chunk);
+  registry.add_list("aten::split", {"Split"}, convert_split);
+  registry.add_list("aten::split_with_sizes", {"Split"}, convert_split);
+  registry.add_list("aten::unbind", {"Split", "Squeeze"}, convert_unbind);
+  registry.add("aten::flatten", {"Flatten", "Reshape"}, convert_flatten);
+  registry.add("aten::reshape", {"Reshape", "Concat"}, convert_reshape);
+  registry.add("aten::view", {"Reshape", "Concat"}, convert_reshape);
+  registry.add("aten::expand", {"Expand", "Reshape", "Concat"}, convert_expand);
+  registry.add("aten::expand_as", {"Expand", "Shape"}, convert_expand_as);
+  registry.add("aten::permute", {"Transpose"}, convert_permute);
+  registry.add("aten::transpose", {"Transpose"}, convert_transpose);
+  registry.add("aten::cat", {"Concat"}, convert_cat);
+  registry.add("aten::stack", {"Unsqueeze", "Concat"}, convert_stack);
+  registry.add("aten::slice", {"Slice"}, convert_slice);
+  registry.add("aten::narrow", {"Slice"}, convert_narrow);
+  registry.add("aten::select", {"Gather"}, convert_select);
+  registry.add("aten::size", {"Shape", "Gather"}, convert_size);
+  registry.add("aten::unsqueeze", {"Unsqueeze"}, convert_unsqueeze);
+  registry.add("aten::squeeze", {"Squeeze", "Identity"}, convert_squeeze);
+  registry.add("aten::to", {"Identity", "Cast"}, convert_to);
+  registry.add("aten::type_as", {"Identity", "Cast"}, convert_to);
+  registry.add("aten::contiguous", {"Identity"}, convert_identity);
+  registry.add("aten::clone", {"Identity"}, convert_identity);
+  registry.add("aten::detach", {"Identity"}, convert_identity);
 }
 
 }  // namespace mltk::onnx_export

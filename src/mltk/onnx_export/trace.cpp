@@ -69,7 +69,8 @@ TracedModule trace_module(torch::nn::Module& module, const ForwardFn& forward, c
   auto [state, outputs] = torch::jit::tracer::trace(std::move(inputs), traced_fn, no_names, /*strict=*/false,
                                                     /*force_outplace=*/true, /*self=*/nullptr);
   traced.graph = state->graph;
-  traced.output = outputs.front().toTensor();
+  traced.inputs = {example};
+  traced.outputs = {outputs.front().toTensor()};
 
   if (traced.graph->inputs().size() != traced.parameters.size() + 1)
     throw std::logic_error("the tracer created " + std::to_string(traced.graph->inputs().size()) +

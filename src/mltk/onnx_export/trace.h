@@ -21,10 +21,12 @@ namespace mltk::onnx_export {
 using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
 
 struct TracedModule {
-  // Inputs: the example input first, then one input per entry of `parameters`, in that order.
+  // Inputs: the `input_count` example inputs first, then one input per entry of `parameters`.
   std::shared_ptr<torch::jit::Graph> graph;
+  size_t input_count = 1;
   std::vector<std::pair<std::string, torch::Tensor>> parameters;  // parameters, then buffers
-  torch::Tensor output;  // LibTorch's own result for the example input
+  std::vector<torch::Tensor> inputs;   // the example inputs it was traced with
+  std::vector<torch::Tensor> outputs;  // LibTorch's own results for them
 };
 
 // Traces `forward(example)` in eval mode without autograd; the module's training flag is restored.

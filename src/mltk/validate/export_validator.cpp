@@ -136,6 +136,7 @@ nlohmann::json to_json(const ExportValidation& validation) {
   for (const auto& batch : validation.batches) {
     nlohmann::json entry = to_json(batch.report);
     entry["batch_size"] = batch.batch_size;
+    if (!batch.output.empty()) entry["output"] = batch.output;
     batches.push_back(std::move(entry));
   }
   return {{"onnx_path", validation.onnx_path},

@@ -43,6 +43,7 @@ struct ExportValidationOptions {
 struct BatchValidation {
   int64_t batch_size = 0;
   Report report;
+  std::string output;  // the graph output compared, when the graph has several
 };
 
 struct ExportValidation {
