@@ -465,6 +465,7 @@ graph(%input : Float(2, 3, 6, 6), %conv_w : Float(4, 3, 3, 3), %conv_b : Float(4
   const auto input = torch::randn({2, 3, 6, 6});
   auto expected = torch::conv2d(input, p[0].second, p[1].second, 1, 1).permute({0, 2, 3, 1});
   expected = torch::linear(torch::linear(expected, p[2].second, p[3].second).flatten(1), p[4].second);
+  traced.outputs = {expected};
 
   onnx_export::DeferredInitializers initializer_data;
   auto graph = onnx_export::convert_graph(traced, 14, initializer_data);
