@@ -122,6 +122,8 @@ case("tensors", "squeeze_unsqueeze", [[2, 1, 5]], lambda m, x: x.squeeze(1).unsq
 case("tensors", "view_reshape_flatten", IMG,
      lambda m, x: x.view(x.size(0), 2, -1).reshape(x.size(0), -1, 9).flatten(1))
 case("tensors", "permute_transpose_contiguous", IMG, lambda m, x: x.permute(0, 2, 3, 1).transpose(1, 2).contiguous())
+case("tensors", "dropout_inplace", VEC, lambda m, x: m.d(x) * 2 + m.a(x), d=nn.Dropout(0.3, inplace=True),
+     a=nn.AlphaDropout(0.2))
 case("tensors", "type_casts", IMG, lambda m, x: (x * 4).int().float() + (x > 0).float() + x.double().float())
 case("tensors", "arange_zeros_ones_full", SEQ,
      lambda m, x: x + torch.arange(x.size(2)) + torch.zeros(x.size(2)) + torch.ones(1, 3, 1) + torch.full((8,), 2.5))

@@ -136,8 +136,12 @@ void register_normalization_ops(ConverterRegistry& registry) {
   registry.add("aten::group_norm", {"Reshape", "ReduceMean", "Sub", "Mul", "Add", "Sqrt", "Div", "Shape"},
                convert_group_norm);
   registry.add("aten::instance_norm", {"InstanceNormalization"}, convert_instance_norm);
-  registry.add("aten::dropout", {"Identity"}, convert_dropout);
-  registry.add("aten::feature_dropout", {"Identity"}, convert_dropout);
+  // Every dropout, in place or not (torchvision's MobileNetV3 uses nn.Dropout(inplace=True)), has
+  // the signature (input, p, train) and is the identity in eval mode.
+  for (const auto* name : {"aten::dropout", "aten::dropout_", "aten::feature_dropout", "aten::feature_dropout_",
+                           "aten::alpha_dropout", "aten::alpha_dropout_", "aten::feature_alpha_dropout",
+                           "aten::feature_alpha_dropout_"})
+    registry.add(name, {"Identity"}, convert_dropout);
 }
 
 }  // namespace mltk::onnx_export
