@@ -6,7 +6,8 @@
 namespace mltk {
 
 // $env_var when it is set; else `source_tree_folder` (the source tree's copy, baked in at build time)
-// when it still holds `marker`; else tools/<name> beside the running executable, for installed trees.
+// when it still holds `marker`; else an installed tree's share/mltk/tools/<name>, the executable being
+// in its bin/.
 std::filesystem::path locate_tools_folder(const char* env_var, const std::string& source_tree_folder,
                                           const std::string& name, const std::string& marker);
 
