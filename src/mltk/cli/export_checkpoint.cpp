@@ -117,11 +117,7 @@ void export_model(models::ClassifierImpl& model, const checkpoint::Checkpoint& c
   } catch (const std::exception& e) {
     throw std::runtime_error("ONNX export of " + job.checkpoint_path + " failed: " + message_of(e));
   }
-  log::debug("Export took {:.0f} ms: {} ONNX nodes, {} initializers, {} batch norms folded into convolutions",
-             report.elapsed_ms, report.node_count, report.initializer_count, report.folded_batch_norms);
-  for (const auto& phase : report.phases) log::debug("  {:<32} {:.0f} ms", phase.name, phase.ms);
-  log_histogram("Traced aten operators", report.aten_ops);
-  log_histogram("ONNX operators", report.onnx_ops);
+  log_export_report(report);
   if (quantize) {
     if (settings.quantize.mode == "dynamic")
       step(job.detailed, "Quantizing (dynamic: int8 weights, activations quantized at run time)...");
@@ -149,6 +145,14 @@ void log_reasons(const validate::ExportValidation& validation, void (*emit)(cons
 }
 
 }  // namespace
+
+void log_export_report(const onnx_export::ExportReport& report) {
+  log::debug("Export took {:.0f} ms: {} ONNX nodes, {} initializers, {} batch norms folded into convolutions",
+             report.elapsed_ms, report.node_count, report.initializer_count, report.folded_batch_norms);
+  for (const auto& phase : report.phases) log::debug("  {:<32} {:.0f} ms", phase.name, phase.ms);
+  log_histogram("Traced aten operators", report.aten_ops);
+  log_histogram("ONNX operators", report.onnx_ops);
+}
 
 void log_validation(const validate::ExportValidation& validation, bool detailed) {
   std::vector<int64_t> batch_sizes;

@@ -3,6 +3,7 @@
 // the ONNX file against it, logging each step.
 #include "mltk/benchmark/export_benchmark.h"
 #include "mltk/cli/quantize_export.h"
+#include "mltk/onnx_export/exporter.h"
 #include "mltk/validate/export_validator.h"
 
 #include <cstdint>
@@ -48,6 +49,9 @@ std::string default_onnx_path(const std::string& checkpoint_path);
 // The metadata_props stored in the ONNX file: class_names, mean and std (JSON lists), input_size,
 // num_classes, architecture, model_type, producer ("mltk <version>") and opset.
 std::map<std::string, std::string> onnx_metadata(const checkpoint::Checkpoint& checkpoint, int opset);
+
+// Logs the export's counts, phase times and operator histograms at DEBUG (ml-export --verbose).
+void log_export_report(const onnx_export::ExportReport& report);
 
 // Logs the runtime, metrics, verdict with its reasons and the report's path (steps at DEBUG unless
 // `detailed`; the verdict always shows).

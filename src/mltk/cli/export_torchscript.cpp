@@ -62,9 +62,7 @@ int run_torchscript_job(const TorchScriptJob& job, const ExportSettings& setting
   } catch (const std::exception& e) {
     throw std::runtime_error("ONNX export of " + job.module_path + " failed: " + message_of(e));
   }
-  log::debug("Export took {:.0f} ms: {} ONNX nodes, {} initializers", report.elapsed_ms, report.node_count,
-             report.initializer_count);
-  for (const auto& [op, count] : report.aten_ops) log::debug("  {:<32} {}", op, count);
+  log_export_report(report);
   log::success("✓ Model exported to: {}", onnx_path);
   if (!settings.validate) return 0;
 
