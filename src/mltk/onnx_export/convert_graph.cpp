@@ -1,6 +1,7 @@
 #include "mltk/onnx_export/convert_graph.h"
 
 #include "mltk/onnx_export/converters.h"
+#include "mltk/runtime/graph_input.h"
 
 #include <torch/csrc/jit/ir/constants.h>
 
@@ -112,10 +113,6 @@ void flatten_results(ConversionContext& ctx, const torch::jit::Value* value, std
 
 }  // namespace
 
-std::string graph_io_name(const std::string& stem, size_t index, size_t count) {
-  return count == 1 ? stem : stem + "_" + std::to_string(index);
-}
-
 onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredInitializers& initializer_data) {
   onnx::GraphProto graph;
   graph.set_name("mltk");
@@ -126,7 +123,7 @@ onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredIn
     throw std::logic_error("the graph has " + std::to_string(inputs.size()) + " inputs for " +
                            std::to_string(traced.input_count) + " inputs and " +
                            std::to_string(traced.parameters.size()) + " parameters");
-  for (size_t i = 0; i < traced.input_count; ++i) ctx.bind_tensor(inputs[i], graph_io_name("input", i, traced.input_count));
+  for (size_t i = 0; i < traced.input_count; ++i) ctx.bind_tensor(inputs[i], runtime::graph_io_name("input", i, traced.input_count));
   std::map<const torch::jit::Value*, std::string> parameter_names;
   for (size_t i = 0; i < traced.parameters.size(); ++i) {
     const auto& [name, tensor] = traced.parameters[i];
@@ -150,9 +147,9 @@ onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredIn
   for (size_t i = 0; i < results.size(); ++i) {
     auto* identity = graph.add_node();
     identity->set_op_type("Identity");
-    identity->set_name(graph_io_name("output", i, results.size()) + "_identity");
+    identity->set_name(runtime::graph_io_name("output", i, results.size()) + "_identity");
     identity->add_input(results[i]);
-    identity->add_output(graph_io_name("output", i, results.size()));
+    identity->add_output(runtime::graph_io_name("output", i, results.size()));
   }
   return graph;
 }

@@ -16,9 +16,6 @@ namespace mltk::onnx_export {
 // registry does not know, and a runtime_error naming the operator for one it cannot convert.
 // Graph inputs/outputs get no type information here; the model writer adds it. The initializers
 // (one per parameter) hold no data: their tensors are added to `initializer_data`.
-// "input" for the only one of `count`, else "input_<index>"; likewise for outputs.
-std::string graph_io_name(const std::string& stem, size_t index, size_t count);
-
 onnx::GraphProto convert_graph(const TracedModule& traced, int opset, DeferredInitializers& initializer_data);
 
 }  // namespace mltk::onnx_export

@@ -5,6 +5,7 @@
 #include "mltk/onnx_export/embedded_preprocessing.h"
 #include "mltk/onnx_export/graph_passes.h"
 #include "mltk/onnx_export/model_writer.h"
+#include "mltk/runtime/graph_input.h"
 
 #include <torch/csrc/jit/ir/ir.h>
 
@@ -68,7 +69,7 @@ std::map<std::string, int64_t> count_op_types(const onnx::GraphProto& graph) {
 std::vector<GraphIo> graph_io(const std::string& stem, const std::vector<torch::Tensor>& tensors) {
   std::vector<GraphIo> io;
   for (size_t i = 0; i < tensors.size(); ++i)
-    io.push_back({graph_io_name(stem, i, tensors.size()), tensors[i].sizes().vec(), tensors[i].scalar_type()});
+    io.push_back({runtime::graph_io_name(stem, i, tensors.size()), tensors[i].sizes().vec(), tensors[i].scalar_type()});
   return io;
 }
 

@@ -1,5 +1,7 @@
 #include "mltk/onnx_export/torchscript.h"
 
+#include "mltk/runtime/graph_input.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -222,18 +224,6 @@ TracedModule lower_script_forward(const torch::jit::Module& module, const std::v
   return traced;
 }
 
-std::vector<torch::Tensor> seeded_inputs(const std::vector<std::vector<int64_t>>& shapes, int64_t batch_size,
-                                         uint64_t seed) {
-  auto generator = at::detail::createCPUGenerator(seed);
-  std::vector<torch::Tensor> inputs;
-  for (auto shape : shapes) {
-    if (shape.empty()) throw std::invalid_argument("an input shape needs at least one dimension (the batch)");
-    shape[0] = batch_size;
-    inputs.push_back(torch::randn(shape, generator, torch::kFloat32));
-  }
-  return inputs;
-}
-
 ExportReport export_script_module(const torch::jit::Module& module, const std::string& output_path,
                                   const ScriptExportOptions& options) {
   require_tensor_arguments(module, options.input_shapes.size());
@@ -241,7 +231,8 @@ ExportReport export_script_module(const torch::jit::Module& module, const std::s
   // inputs it was traced with.
   constexpr uint64_t kTraceSeed = 7;
   const auto trace = [&](int64_t batch_size) {
-    return lower_script_forward(module, seeded_inputs(options.input_shapes, batch_size, kTraceSeed));
+    auto generator = at::detail::createCPUGenerator(kTraceSeed);
+    return lower_script_forward(module, runtime::standard_normal_inputs(options.input_shapes, batch_size, generator));
   };
   return export_traced(trace, output_path, options);
 }

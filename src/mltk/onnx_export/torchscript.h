@@ -33,11 +33,6 @@ struct ScriptExportOptions : TracedExportOptions {
   std::vector<std::vector<int64_t>> input_shapes;
 };
 
-// Standard-normal example inputs of the given shapes with dimension 0 replaced by `batch_size`,
-// drawn from a generator seeded with `seed`.
-std::vector<torch::Tensor> seeded_inputs(const std::vector<std::vector<int64_t>>& shapes, int64_t batch_size,
-                                         uint64_t seed);
-
 // Exports forward at options.batch_size (dimension 0 of options.input_shapes is replaced by it).
 ExportReport export_script_module(const torch::jit::Module& module, const std::string& output_path,
                                   const ScriptExportOptions& options);

@@ -25,4 +25,19 @@ GraphImageInput read_image_input(const std::string& onnx_path) {
   throw std::runtime_error(onnx_path + ": the graph has no input besides its initializers");
 }
 
+std::string graph_io_name(const std::string& stem, size_t index, size_t count) {
+  return count == 1 ? stem : stem + "_" + std::to_string(index);
+}
+
+std::vector<torch::Tensor> standard_normal_inputs(const std::vector<std::vector<int64_t>>& shapes, int64_t batch_size,
+                                                  at::Generator& generator) {
+  std::vector<torch::Tensor> inputs;
+  for (auto shape : shapes) {
+    if (shape.empty()) throw std::invalid_argument("an input shape needs at least one dimension (the batch)");
+    shape[0] = batch_size;
+    inputs.push_back(torch::randn(shape, generator, torch::kFloat32));
+  }
+  return inputs;
+}
+
 }  // namespace mltk::runtime

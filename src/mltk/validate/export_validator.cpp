@@ -94,7 +94,7 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
     Report report = evaluate(expected, outputs.front());
     if (options.quantized) report.verdict = judge_quantized_random_batch(report.comparison);
     validation.status = std::max(validation.status, report.verdict.status);
-    validation.batches.push_back({batch_size, std::move(report)});
+    validation.batches.push_back({batch_size, std::move(report), std::string()});
   }
   if (options.images) {
     validation.images = validate_on_images(model, *runner, *options.images, file.fixed_batch, options.normalization,

@@ -1,6 +1,7 @@
 #include "mltk/validate/function_validation.h"
 
 #include "mltk/common/atomic_file.h"
+#include "mltk/runtime/graph_input.h"
 #include "mltk/runtime/runner_factory.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -30,11 +31,7 @@ ExportValidation validate_function_export(const TensorFunction& function, const 
   torch::NoGradGuard no_grad;
   auto generator = at::detail::createCPUGenerator(kValidationSeed);
   for (const int64_t batch_size : batch_sizes) {
-    std::vector<torch::Tensor> inputs;
-    for (auto shape : options.input_shapes) {
-      shape[0] = batch_size;
-      inputs.push_back(torch::randn(shape, generator, torch::kFloat32));
-    }
+    const auto inputs = runtime::standard_normal_inputs(options.input_shapes, batch_size, generator);
     const auto expected = function(inputs);
     const auto actual = runner->run(inputs);
     if (actual.size() != expected.size())
@@ -44,7 +41,7 @@ ExportValidation validate_function_export(const TensorFunction& function, const 
       Report report = evaluate(expected[i], actual[i]);
       validation.status = std::max(validation.status, report.verdict.status);
       validation.batches.push_back(
-          {batch_size, std::move(report), expected.size() > 1 ? "output_" + std::to_string(i) : std::string()});
+          {batch_size, std::move(report), expected.size() > 1 ? runtime::graph_io_name("output", i, expected.size()) : std::string()});
     }
   }
   validation.report_path = validation_report_path(onnx_path);
