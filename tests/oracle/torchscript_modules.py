@@ -174,6 +174,7 @@ case("products", "attention_as_traced", [[2, 5, 8]],
 case("recurrent", "lstm", [[2, 5, 4]], lambda m, x: m.r(x)[0], r=nn.LSTM(4, 6, num_layers=2, batch_first=True))
 case("recurrent", "lstm_bidirectional", [[2, 5, 4]], lambda m, x: m.r(x)[0],
      r=nn.LSTM(4, 3, batch_first=True, bidirectional=True))
+case("recurrent", "lstm_with_states", [[2, 5, 4]], lambda m, x: m.r(x), r=nn.LSTM(4, 6, num_layers=2, batch_first=True))
 case("recurrent", "gru", [[2, 5, 4]], lambda m, x: m.r(x)[0], r=nn.GRU(4, 6, num_layers=2, batch_first=True))
 case("recurrent", "gru_bidirectional", [[2, 5, 4]], lambda m, x: m.r(x)[0],
      r=nn.GRU(4, 3, batch_first=True, bidirectional=True))

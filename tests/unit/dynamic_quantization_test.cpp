@@ -57,7 +57,7 @@ std::string write_two_layer_model(const std::string& path) {
   trans_b->set_type(onnx::AttributeProto::INT);
   trans_b->set_i(1);
   *graph.add_node() = gemm;
-  onnx_export::declare_graph_io(graph, {{"input", {2, 5, 16}}}, {{"output", {10, 8}}}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {2, 5, 16}}}, {{"output", {10, 8}}});
   auto model = onnx_export::build_model(graph, 14, {});
   onnx_export::validate_model(model);
   onnx_export::write_model_atomically(model, path);
@@ -107,7 +107,7 @@ TEST(QuantizationDynamic, AModelWithoutMatrixProductsIsRefusedNamingTheStaticMod
   onnx::GraphProto graph;
   graph.set_name("relu_only");
   *graph.add_node() = node_of("Relu", {"input"}, "output");
-  onnx_export::declare_graph_io(graph, {{"input", {1, 4}}}, {{"output", {1, 4}}}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {1, 4}}}, {{"output", {1, 4}}});
   auto model = onnx_export::build_model(graph, 14, {});
   onnx_export::write_model_atomically(model, dir.file("relu.onnx"));
   const auto message =

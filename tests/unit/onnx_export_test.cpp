@@ -469,7 +469,7 @@ graph(%input : Float(2, 3, 6, 6), %conv_w : Float(4, 3, 3, 3), %conv_b : Float(4
 
   onnx_export::DeferredInitializers initializer_data;
   auto graph = onnx_export::convert_graph(traced, 14, initializer_data);
-  onnx_export::declare_graph_io(graph, {{"input", {2, 3, 6, 6}}}, {{"output", {2, 3}}}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {2, 3, 6, 6}}}, {{"output", {2, 3}}});
   onnx_export::remove_identities(graph);
   onnx_export::remove_dead_nodes(graph);
   auto model = onnx_export::build_model(graph, 14, {});
@@ -504,7 +504,7 @@ TEST(OnnxExport, ConversionErrorNamesOperatorAndReason) {
 onnx::ModelProto model_with_deferred_initializers(onnx_export::DeferredInitializers& deferred) {
   onnx::GraphProto graph;
   graph.set_name("deferred");
-  onnx_export::declare_graph_io(graph, {{"input", {1, 3}}}, {{"output", {1, 3}}}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {1, 3}}}, {{"output", {1, 3}}});
   auto* node = graph.add_node();
   node->set_op_type("Identity");
   node->add_input("input");
@@ -543,7 +543,7 @@ TEST(OnnxExport, DeferredDataOfAnotherShapeIsRejected) {
 TEST(OnnxExport, ValidationFailureNamesTheCheck) {
   onnx::GraphProto graph;
   graph.set_name("broken");
-  onnx_export::declare_graph_io(graph, {{"input", {1, 3, 2, 2}}}, {{"output", {1, 3, 2, 2}}}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {1, 3, 2, 2}}}, {{"output", {1, 3, 2, 2}}});
   auto* node = graph.add_node();
   node->set_op_type("NoSuchOperator");
   node->add_input("input");

@@ -216,7 +216,7 @@ std::string write_conv_gemm_model(const std::string& path, std::optional<std::pa
   trans_b->set_name("transB");
   trans_b->set_type(onnx::AttributeProto::INT);
   trans_b->set_i(1);
-  onnx_export::declare_graph_io(graph, {{"input", {2, 3, 8, 8}}}, {{"output", {2, 5}}}, false);
+  onnx_export::declare_graph_io(graph, {{"input", {2, 3, 8, 8}}}, {{"output", {2, 5}}});
   auto model = onnx_export::build_model(graph, 14, {});
   onnx_export::validate_model(model);
   onnx_export::write_model_atomically(model, path);

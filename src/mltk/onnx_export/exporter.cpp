@@ -69,8 +69,33 @@ std::map<std::string, int64_t> count_op_types(const onnx::GraphProto& graph) {
 std::vector<GraphIo> graph_io(const std::string& stem, const std::vector<torch::Tensor>& tensors) {
   std::vector<GraphIo> io;
   for (size_t i = 0; i < tensors.size(); ++i)
-    io.push_back({runtime::graph_io_name(stem, i, tensors.size()), tensors[i].sizes().vec(), tensors[i].scalar_type()});
+    io.push_back({runtime::graph_io_name(stem, i, tensors.size()), tensors[i].sizes().vec(), tensors[i].scalar_type(), {}});
   return io;
+}
+
+// For a dynamic batch: every input's dimension 0 is the batch; an output's dimensions are symbolic
+// where their traced sizes differ between the two traces ("batch_size" where they are the batch, as
+// dimension 1 of an LSTM's h_n is), so an output that does not follow the batch stays fixed.
+void mark_batch_dims(std::vector<GraphIo>& inputs, std::vector<GraphIo>& outputs, int64_t batch,
+                     const std::vector<torch::Tensor>& outputs_at_other_batch, int64_t other_batch) {
+  for (auto& input : inputs) input.symbolic_dims[0] = "batch_size";
+  if (outputs_at_other_batch.size() != outputs.size())
+    throw std::runtime_error("dynamic batch export impossible: the forward returns " + std::to_string(outputs.size()) +
+                             " tensors at batch " + std::to_string(batch) + " but " +
+                             std::to_string(outputs_at_other_batch.size()) + " at batch " + std::to_string(other_batch));
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    auto& output = outputs[i];
+    const auto other_shape = outputs_at_other_batch[i].sizes();
+    if (other_shape.size() != output.shape.size())
+      throw std::runtime_error("dynamic batch export impossible: " + output.name + " has rank " +
+                               std::to_string(output.shape.size()) + " at batch " + std::to_string(batch) + " and " +
+                               std::to_string(other_shape.size()) + " at batch " + std::to_string(other_batch));
+    for (size_t dim = 0; dim < output.shape.size(); ++dim) {
+      if (output.shape[dim] == other_shape[dim]) continue;
+      const bool is_batch = output.shape[dim] == batch && other_shape[dim] == other_batch;
+      output.symbolic_dims[dim] = is_batch ? "batch_size" : output.name + "_dim" + std::to_string(dim);
+    }
+  }
 }
 
 }  // namespace
@@ -87,6 +112,8 @@ ExportReport export_traced(const TraceAtBatch& trace, const std::string& output_
   const auto traced = timed(phases, "trace", [&] { return trace(options.batch_size); });
   DeferredInitializers initializer_data;
   auto graph = timed(phases, "convert", [&] { return convert_graph(traced, options.opset, initializer_data); });
+  auto inputs = graph_io("input", traced.inputs);
+  auto outputs = graph_io("output", traced.outputs);
   if (options.dynamic_batch) {
     timed(phases, "check batch independence", [&] {
       const auto other_batch = options.batch_size + 1;
@@ -94,10 +121,11 @@ ExportReport export_traced(const TraceAtBatch& trace, const std::string& output_
       require_batch_independent(*traced.graph, options.batch_size, *other.graph, other_batch);
       DeferredInitializers other_data;
       require_same_onnx_nodes(graph, options.batch_size, convert_graph(other, options.opset, other_data), other_batch);
+      mark_batch_dims(inputs, outputs, options.batch_size, other.outputs, other_batch);
     });
   }
   const int folded = timed(phases, "optimise", [&] {
-    declare_graph_io(graph, graph_io("input", traced.inputs), graph_io("output", traced.outputs), options.dynamic_batch);
+    declare_graph_io(graph, inputs, outputs);
     remove_identities(graph);
     const int folded_count = fold_batch_norm_into_conv(graph, initializer_data);
     remove_dead_nodes(graph);

@@ -21,14 +21,14 @@
 namespace mltk::onnx_export {
 namespace {
 
-void declare_tensor(onnx::ValueInfoProto& info, const GraphIo& io, bool dynamic_batch) {
+void declare_tensor(onnx::ValueInfoProto& info, const GraphIo& io) {
   info.set_name(io.name);
   auto* tensor = info.mutable_type()->mutable_tensor_type();
   tensor->set_elem_type(onnx_data_type(io.dtype));
   auto* dims = tensor->mutable_shape();
   for (size_t i = 0; i < io.shape.size(); ++i) {
-    if (i == 0 && dynamic_batch)
-      dims->add_dim()->set_dim_param("batch_size");
+    if (const auto symbolic = io.symbolic_dims.find(i); symbolic != io.symbolic_dims.end())
+      dims->add_dim()->set_dim_param(symbolic->second);
     else
       dims->add_dim()->set_dim_value(io.shape[i]);
   }
@@ -234,12 +234,11 @@ int write_spliced_model(const SplicedModel& model, int fd) {
 
 }  // namespace
 
-void declare_graph_io(onnx::GraphProto& graph, const std::vector<GraphIo>& inputs, const std::vector<GraphIo>& outputs,
-                      bool dynamic_batch) {
+void declare_graph_io(onnx::GraphProto& graph, const std::vector<GraphIo>& inputs, const std::vector<GraphIo>& outputs) {
   graph.clear_input();
   graph.clear_output();
-  for (const auto& input : inputs) declare_tensor(*graph.add_input(), input, dynamic_batch);
-  for (const auto& output : outputs) declare_tensor(*graph.add_output(), output, dynamic_batch);
+  for (const auto& input : inputs) declare_tensor(*graph.add_input(), input);
+  for (const auto& output : outputs) declare_tensor(*graph.add_output(), output);
 }
 
 int64_t ir_version_for_opset(int opset) {

@@ -15,12 +15,12 @@ struct GraphIo {
   std::string name;
   std::vector<int64_t> shape;
   at::ScalarType dtype = at::kFloat;
+  // Dimensions declared symbolic (dim_param, e.g. "batch_size") instead of their traced size.
+  std::map<size_t, std::string> symbolic_dims;
 };
 
-// Declares the graph's inputs and outputs (replacing any declared before); with `dynamic_batch`,
-// dimension 0 of each is the symbolic "batch_size".
-void declare_graph_io(onnx::GraphProto& graph, const std::vector<GraphIo>& inputs, const std::vector<GraphIo>& outputs,
-                      bool dynamic_batch);
+// Declares the graph's inputs and outputs, replacing any declared before.
+void declare_graph_io(onnx::GraphProto& graph, const std::vector<GraphIo>& inputs, const std::vector<GraphIo>& outputs);
 
 // The IR version released together with `opset` (what onnx's checker expects as a minimum).
 int64_t ir_version_for_opset(int opset);
