@@ -3,6 +3,7 @@
 #include "mltk/common/atomic_file.h"
 #include "mltk/common/logging.h"
 #include "mltk/inference/evaluate_split.h"
+#include "mltk/inference/frozen_forward.h"
 #include "mltk/inference/image_predictions.h"
 #include "mltk/inference/loaded_model.h"
 #include "mltk/inference/report.h"
@@ -25,6 +26,7 @@ struct InferenceFlags {
   std::vector<std::string> images;
   int batch_size = 32;
   std::optional<int> num_workers;
+  bool eager = false;
 };
 
 // With only --onnx_path, the checkpoint it was exported from is expected beside it (best.onnx ->
@@ -60,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--output", flags.output, "Report JSON path (default: beside the checkpoint, <name>.test_report.json); the HTML page goes beside it with the extension .html");
   app.add_option("--batch_size", flags.batch_size, "Images per batch")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--num_workers", flags.num_workers, "Image decoding threads (default: data.num_workers)");
+  app.add_flag("--eager", flags.eager,
+               "Run the model module by module as trained, instead of its frozen graph (batch norms folded into "
+               "convolutions, oneDNN kernels with packed weights); slower, bit-for-bit the eager numerics");
   cli::add_common_options(app, common);
 
   return cli::run(app, common, argc, argv, [&]() -> int {
@@ -72,7 +77,13 @@ int main(int argc, char** argv) {
     const auto& class_names = loaded.checkpoint.class_names;
 
     std::unique_ptr<runtime::ReferenceEvaluator> evaluator;
-    pipeline::ForwardFn forward = [&](const torch::Tensor& images) { return loaded.model->forward(images); };
+    const pipeline::ForwardFn eager = [&](const torch::Tensor& images) { return loaded.model->forward(images); };
+    pipeline::ForwardFn forward = eager;
+    std::shared_ptr<inference::FrozenForward> frozen;
+    if (flags.onnx_path.empty() && !flags.eager) {
+      frozen = std::make_shared<inference::FrozenForward>(*loaded.model, eager);
+      forward = [frozen](const torch::Tensor& images) { return (*frozen)(images); };
+    }
     if (!flags.onnx_path.empty()) {
       runtime::load_checked_onnx_model(flags.onnx_path);  // before running anything
       evaluator = std::make_unique<runtime::ReferenceEvaluator>(flags.onnx_path);
@@ -102,7 +113,9 @@ int main(int argc, char** argv) {
     auto json = inference::to_json(evaluation.report);
     json["checkpoint"] = checkpoint_path;
     json["split_file"] = split_file;
-    json["runtime"] = flags.onnx_path.empty() ? "libtorch" : "onnx reference evaluator (" + flags.onnx_path + ")";
+    json["runtime"] = !flags.onnx_path.empty() ? "onnx reference evaluator (" + flags.onnx_path + ")"
+                      : flags.eager             ? "libtorch eager"
+                                                : "libtorch frozen graph";
     const std::string output = flags.output.empty() ? default_report_path(flags, checkpoint_path) : flags.output;
     write_file_atomically(output, json.dump(2) + "\n");
     const std::string page = report::evaluation_page_path(output);

@@ -1,6 +1,8 @@
 // Every zoo architecture against its Python oracle (torchvision 0.14, or the Python definition of the
-// custom models): the state dict Python saves loads strictly, and the outputs agree.
+// custom models): the state dict Python saves loads strictly, and the outputs agree, both eager and
+// through the frozen graph ml-inference evaluates with.
 #include "mltk/checkpoint/state_dict.h"
+#include "mltk/inference/frozen_forward.h"
 #include "mltk/models/zoo.h"
 #include "support/python_reference.h"
 #include "support/test_support.h"
@@ -28,6 +30,20 @@ TEST_P(TorchvisionParity, LoadsPythonStateDictStrictlyAndMatchesOutput) {
   ASSERT_EQ(output.sizes(), reference.output.sizes());
   EXPECT_LE((output - reference.output).abs().max().item<double>(), testkit::output_tolerance(reference))
       << architecture << " (largest output magnitude " << reference.output.abs().max().item<double>() << ")";
+
+  inference::FrozenForward frozen(*model, [&](const torch::Tensor& x) { return model->forward(x); });
+  const torch::Tensor frozen_output = frozen(reference.input);
+  const auto kinds = frozen.node_kinds(reference.input.sizes().vec());
+  ASSERT_FALSE(kinds.empty()) << architecture << " fell back to eager: its frozen graph could not be built";
+  ASSERT_EQ(frozen_output.sizes(), reference.output.sizes());
+  EXPECT_LE((frozen_output - reference.output).abs().max().item<double>(), testkit::output_tolerance(reference))
+      << architecture << " through the frozen graph";
+  // The optimisations took place: batch norms after convolutions folded away, convolutions on oneDNN.
+  if (architecture.rfind("resnet", 0) == 0) {
+    EXPECT_EQ(kinds.count("aten::batch_norm"), 0u) << architecture;
+    EXPECT_GT(kinds.count("prim::mkldnn_convolution") + kinds.count("mkldnn_prepacked::conv2d_run"), 0u)
+        << architecture << ::testing::PrintToString(kinds);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllArchitectures, TorchvisionParity,
