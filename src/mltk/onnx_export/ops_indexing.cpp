@@ -9,12 +9,6 @@
 namespace mltk::onnx_export {
 namespace {
 
-// The dtype the tracer recorded for the node's output.
-at::ScalarType output_type(ConversionContext& ctx) {
-  const auto type = ctx.node().output()->type()->cast<c10::TensorType>();
-  return type && type->scalarType() ? *type->scalarType() : at::kFloat;
-}
-
 // aten::index_select(self, dim, index)
 std::string convert_index_select(ConversionContext& ctx) {
   return ctx.op("Gather", {ctx.input(0), ctx.input(2)}, {{"axis", ctx.int_arg(1)}});
@@ -78,7 +72,7 @@ std::string number_as(ConversionContext& ctx, size_t index, at::ScalarType type)
 // aten::arange(end, dtype, layout, device, pin_memory), (start, end, ...), (start, end, step, ...).
 std::string convert_arange(ConversionContext& ctx) {
   const auto inputs = ctx.node().inputs().size();
-  const auto type = output_type(ctx);
+  const auto type = ctx.output_type().value_or(at::kFloat);
   if (inputs == 5) return ctx.op("Range", {ctx.scalar(0, type), number_as(ctx, 0, type), ctx.scalar(1, type)});
   if (inputs == 6) return ctx.op("Range", {number_as(ctx, 0, type), number_as(ctx, 1, type), ctx.scalar(1, type)});
   return ctx.op("Range", {number_as(ctx, 0, type), number_as(ctx, 1, type), number_as(ctx, 2, type)});
@@ -87,7 +81,7 @@ std::string convert_arange(ConversionContext& ctx) {
 // aten::zeros / ones(size, dtype, layout, device, pin_memory) and full(size, fill_value, ...): the
 // value broadcast to a shape that may be computed at run time.
 std::string filled(ConversionContext& ctx, double value) {
-  return ctx.op("Expand", {ctx.scalar(value, output_type(ctx)), int_list_tensor(ctx, 0)});
+  return ctx.op("Expand", {ctx.scalar(value, ctx.output_type().value_or(at::kFloat)), int_list_tensor(ctx, 0)});
 }
 std::string convert_zeros(ConversionContext& ctx) { return filled(ctx, 0); }
 std::string convert_ones(ConversionContext& ctx) { return filled(ctx, 1); }

@@ -182,7 +182,7 @@ std::vector<std::string> convert_unbind(ConversionContext& ctx) {
 // aten::to / type_as (every overload: dtype, device, other tensor). The traced result type says
 // which dtype came out, whichever argument asked for it; a device change means nothing in ONNX.
 std::string convert_to(ConversionContext& ctx) {
-  const auto result = ctx.node().output()->type()->expect<c10::TensorType>()->scalarType();
+  const auto result = ctx.output_type();
   if (!result || *result == ctx.scalar_type(0)) return ctx.op("Identity", {ctx.input(0)});
   return ctx.op("Cast", {ctx.input(0)}, {{"to", int64_t{onnx_data_type(*result)}}});
 }
