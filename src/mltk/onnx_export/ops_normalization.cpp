@@ -52,13 +52,6 @@ std::string convert_layer_norm_decomposed(ConversionContext& ctx) {
   return y;
 }
 
-// A per-channel parameter [C] shaped [C, 1, ...] to broadcast over an input of `rank` dimensions.
-std::string per_channel(ConversionContext& ctx, const std::string& parameter, int64_t rank) {
-  std::vector<int64_t> shape{-1};
-  shape.insert(shape.end(), static_cast<size_t>(std::max<int64_t>(rank - 2, 0)), 1);
-  return ctx.op("Reshape", {parameter, ctx.int64s(shape)});
-}
-
 // aten::group_norm(input, num_groups, weight, bias, eps, cudnn_enabled): each sample's channels in
 // `num_groups` groups, normalised over the group's values, then scaled and shifted per channel.
 std::string convert_group_norm(ConversionContext& ctx) {

@@ -28,6 +28,12 @@ std::string int_list_tensor(ConversionContext& ctx, size_t index, bool minus_one
   return ctx.op("Concat", parts, {{"axis", 0}});
 }
 
+std::string per_channel(ConversionContext& ctx, const std::string& parameter, int64_t rank) {
+  std::vector<int64_t> shape{-1};
+  shape.insert(shape.end(), static_cast<size_t>(std::max<int64_t>(rank - 2, 0)), 1);
+  return ctx.op("Reshape", {parameter, ctx.int64s(shape)});
+}
+
 namespace {
 
 // aten::flatten(self, start_dim, end_dim). Dimensions before start_dim are copied (Reshape's 0),
