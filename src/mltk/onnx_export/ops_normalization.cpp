@@ -79,14 +79,10 @@ std::string convert_instance_norm(ConversionContext& ctx) {
   return ctx.op("InstanceNormalization", {ctx.input(0), scale, bias}, {{"epsilon", ctx.double_arg(7)}});
 }
 
-void require_no_dtype(ConversionContext& ctx) {
-  if (!ctx.is_none(2)) throw std::invalid_argument("a dtype argument is not supported");
-}
-
 // aten::softmax / log_softmax(self, dim, dtype) from opset 13, where Softmax works on one axis.
 Converter softmax(const std::string& onnx_type) {
   return [onnx_type](ConversionContext& ctx) {
-    require_no_dtype(ctx);
+    require_no_dtype(ctx, 2);
     return ctx.op(onnx_type, {ctx.input(0)}, {{"axis", ctx.dim_arg(1, 0)}});
   };
 }
@@ -95,7 +91,7 @@ Converter softmax(const std::string& onnx_type) {
 // softmax only for the last dimension: any other dimension is swapped to the end and back.
 Converter softmax_through_last_axis(const std::string& onnx_type) {
   return [onnx_type](ConversionContext& ctx) {
-    require_no_dtype(ctx);
+    require_no_dtype(ctx, 2);
     const auto rank = ctx.rank(0);
     const auto dim = ctx.dim_arg(1, 0);
     if (dim == rank - 1) return ctx.op(onnx_type, {ctx.input(0)}, {{"axis", dim}});

@@ -22,11 +22,6 @@ std::vector<int64_t> dims_arg(ConversionContext& ctx, size_t index) {
   return ctx.ints_arg(index);
 }
 
-void require_no_dtype(ConversionContext& ctx, size_t index) {
-  if (index < ctx.node().inputs().size() && !ctx.is_none(index))
-    throw std::invalid_argument("a dtype argument is not supported");
-}
-
 // aten::sum / aten::mean(self, dim, keepdim, dtype) or (self, dtype).
 Converter sum_or_mean(const std::string& type) {
   return [type](ConversionContext& ctx) {
@@ -133,6 +128,11 @@ std::string convert_cumsum(ConversionContext& ctx) {
 }
 
 }  // namespace
+
+void require_no_dtype(ConversionContext& ctx, size_t index) {
+  if (index < ctx.node().inputs().size() && !ctx.is_none(index))
+    throw std::invalid_argument("a dtype argument is not supported; cast the input with .to(dtype) first");
+}
 
 void register_reduction_ops(ConverterRegistry& registry) {
   registry.add("aten::sum", {"ReduceSum"}, sum_or_mean("ReduceSum"));
