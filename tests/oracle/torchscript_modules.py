@@ -147,6 +147,11 @@ case("math", "logical", IMG,
      + torch.logical_not(x > 0).float() + torch.logical_xor(x > 0, x > 0.5).float())
 case("math", "where", IMG, lambda m, x: torch.where(x > 0, x, x * 0.1))
 case("math", "masked_fill", IMG, lambda m, x: x.masked_fill(x < 0, -1.5))
+case("math", "log1p_log2_square", IMG, lambda m, x: x.abs().log1p() + (x.abs() + 0.5).log2() + x.square())
+case("math", "floor_divide_remainder", IMG,
+     lambda m, x: (x * 5 // 1.5, torch.floor_divide(x, x.flip(3).abs() + 0.5), x % 0.7, x.remainder(-0.6),
+                   torch.remainder(x * 3, x.flip(2)), (x * 10).long() // 3, (x * 10).long() // -4,
+                   (x * 10).long() % -4, (x * 10).long().remainder(3)))
 
 # reductions
 case("reductions", "sum_mean", IMG, lambda m, x: x.sum(1) + x.mean((1,), keepdim=False) + x.sum((2, 3), keepdim=True).squeeze(3).squeeze(2).unsqueeze(1).sum(1, keepdim=True).squeeze(1).mean())
@@ -157,6 +162,8 @@ case("reductions", "max_all", IMG, lambda m, x: x.max() + x.min())
 case("reductions", "var_std", IMG, lambda m, x: x.var(1) + x.std((2, 3), keepdim=True).mean(1) + x.var(1, unbiased=False))
 case("reductions", "norm", IMG, lambda m, x: x.norm(dim=1) + x.norm(p=1, dim=1) + x.norm(dim=(2, 3), keepdim=True).mean(1))
 case("reductions", "logsumexp", IMG, lambda m, x: x.logsumexp(1) + x.logsumexp(2, keepdim=True).mean(1))
+case("reductions", "prod", IMG,
+     lambda m, x: (x.prod(1), x.prod(3, keepdim=True), (x * 0.1 + 1).prod(), x.prod(-2, keepdim=False)))
 case("reductions", "argmax_argmin", IMG, lambda m, x: (x.argmax(1), x.argmin(3, keepdim=True), x.flatten(1).argmax(1)))
 
 # softmax, products, attention, recurrences, sequences
