@@ -199,6 +199,10 @@ void register_shape_ops(ConverterRegistry& registry) {
   registry.add_list("aten::chunk", {"Split"}, convert_chunk);
   registry.add_list("aten::split", {"Split"}, convert_split);
   registry.add_list("aten::split_with_sizes", {"Split"}, convert_split);
+  // The unsafe_ forms differ only in skipping autograd's view checks.
+  registry.add_list("aten::unsafe_chunk", {"Split"}, convert_chunk);
+  registry.add_list("aten::unsafe_split", {"Split"}, convert_split);
+  registry.add_list("aten::unsafe_split_with_sizes", {"Split"}, convert_split);
   registry.add_list("aten::unbind", {"Split", "Squeeze"}, convert_unbind);
   registry.add("aten::flatten", {"Flatten", "Reshape"}, convert_flatten);
   registry.add("aten::reshape", {"Reshape", "Concat"}, convert_reshape);
