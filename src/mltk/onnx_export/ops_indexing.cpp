@@ -213,8 +213,8 @@ std::string index_by_mask(ConversionContext& ctx, const IndexTensor& mask) {
 }
 
 // x[..., i, j, ...] with index tensors on adjacent dimensions: they broadcast to one shape B, the
-// indexed dimensions become B. GatherND indexes leading dimensions, so others are moved to the
-// front and B moved back after the dimensions before them.
+// indexed dimensions become B. GatherND indexes leading dimensions, so the indexed ones are moved to
+// the front, and B is moved back after the dimensions that came before them.
 std::string index_adjacent(ConversionContext& ctx, const std::vector<IndexTensor>& indices) {
   const auto first = indices.front().dim, count = static_cast<int64_t>(indices.size());
   int64_t broadcast_rank = 0;
@@ -247,18 +247,16 @@ std::string index_adjacent(ConversionContext& ctx, const std::vector<IndexTensor
 std::string convert_index(ConversionContext& ctx) {
   const auto indices = index_tensors(ctx);
   if (indices.empty()) throw std::invalid_argument("indexing without an index tensor");
-  const bool mask = indices.front().type == at::kBool || indices.front().type == at::kByte;
-  if (mask) {
-    if (indices.size() > 1)
-      throw std::invalid_argument("a boolean mask combined with other index tensors is not supported");
-    return index_by_mask(ctx, indices.front());
-  }
-  if (indices.size() == 1)
-    return ctx.op("Gather", {ctx.input(0), indices.front().name}, {{"axis", indices.front().dim}});
+  const auto is_mask = [](const IndexTensor& index) { return index.type == at::kBool || index.type == at::kByte; };
+  const auto& first = indices.front();
+  if (indices.size() == 1 && is_mask(first)) return index_by_mask(ctx, first);
+  if (indices.size() == 1) return ctx.op("Gather", {ctx.input(0), first.name}, {{"axis", first.dim}});
+  if (std::any_of(indices.begin(), indices.end(), is_mask))
+    throw std::invalid_argument("a boolean mask combined with other index tensors is not supported");
   for (size_t i = 1; i < indices.size(); ++i)
-    if (indices[i].dim != indices[i - 1].dim + 1 || indices[i].type == at::kBool)
-      throw std::invalid_argument("index tensors must be integers on adjacent dimensions (x[:, i, j]); "
-                                  "separated ones (x[i, :, j]) are not supported");
+    if (indices[i].dim != indices[i - 1].dim + 1)
+      throw std::invalid_argument("index tensors must be on adjacent dimensions (x[:, i, j]); separated ones "
+                                  "(x[i, :, j]) are not supported: permute the indexed dimensions together first");
   return index_adjacent(ctx, indices);
 }
 
