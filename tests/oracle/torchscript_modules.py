@@ -127,6 +127,24 @@ case("tensors", "dropout_inplace", VEC, lambda m, x: m.d(x) * 2 + m.a(x), d=nn.D
 case("tensors", "type_casts", IMG, lambda m, x: (x * 4).int().float() + (x > 0).float() + x.double().float())
 case("tensors", "arange_zeros_ones_full", SEQ,
      lambda m, x: x + torch.arange(x.size(2)) + torch.zeros(x.size(2)) + torch.ones(1, 3, 1) + torch.full((8,), 2.5))
+case("tensors", "tril_triu", [[2, 3, 8], [2, 10]],
+     lambda m, x, y: (x.tril() + x.triu(2) + x.tril(-1) * 2 + x.triu(-2), y.triu(1) - y.tril(-3)))
+case("tensors", "repeat_interleave", SEQ,
+     lambda m, x: (x.repeat_interleave(2, dim=1), x.repeat_interleave(3, dim=-1), x.repeat_interleave(2, dim=0),
+                   x[:, 0].repeat_interleave(2)))
+case("tensors", "unsafe_chunk_split", IMG,
+     lambda m, x: torch.unsafe_chunk(x, 2, 1)[1] + torch.unsafe_split(x, 3, 1)[0][:, :2]
+     + torch.unsafe_split_with_sizes(x, [3, 1], 1)[1])
+case("tensors", "index_tensors", IMG,
+     lambda m, x: (x[:, torch.tensor([3, 0, 1])], x[:, :, torch.tensor([[0, 1], [5, 4]])],
+                   x[:, torch.tensor([0, 2]), torch.tensor([1, 3])], x[torch.tensor([1, 0])],
+                   x[torch.arange(x.size(0)), x.flatten(1).argmax(1) % 4]))
+case("tensors", "index_mask", IMG, lambda m, x: (x[x > 0.5], x[:, torch.tensor([True, False, True, True])]))
+case("tensors", "nonzero", IMG, lambda m, x: torch.nonzero(x > 0.5))
+case("tensors", "scatter", SEQ,
+     lambda m, x: (x.scatter(2, x.argsort(2)[:, :, :4], x[:, :, :4] * 2), x.scatter(2, x.argsort(2)[:, :, :3], 1.5),
+                   x.scatter(1, x.argsort(1)[:, :2], x * 3)))
+case("tensors", "scatter_add", SEQ, lambda m, x: x.scatter_add(2, (x.abs() * 3).long().clamp(max=7), x))
 
 # math
 case("math", "exp_log_sqrt_rsqrt", IMG, lambda m, x: x.exp() + (x.abs() + 1).log() + x.abs().sqrt() + (x.abs() + 0.5).rsqrt())
@@ -147,6 +165,11 @@ case("math", "logical", IMG,
      + torch.logical_not(x > 0).float() + torch.logical_xor(x > 0, x > 0.5).float())
 case("math", "where", IMG, lambda m, x: torch.where(x > 0, x, x * 0.1))
 case("math", "masked_fill", IMG, lambda m, x: x.masked_fill(x < 0, -1.5))
+case("math", "log1p_log2_square", IMG, lambda m, x: x.abs().log1p() + (x.abs() + 0.5).log2() + x.square())
+case("math", "floor_divide_remainder", IMG,
+     lambda m, x: (x * 5 // 1.5, torch.floor_divide(x, x.flip(3).abs() + 0.5), x % 0.7, x.remainder(-0.6),
+                   torch.remainder(x * 3, x.flip(2)), (x * 10).long() // 3, (x * 10).long() // -4,
+                   (x * 10).long() % -4, (x * 10).long().remainder(3)))
 
 # reductions
 case("reductions", "sum_mean", IMG, lambda m, x: x.sum(1) + x.mean((1,), keepdim=False) + x.sum((2, 3), keepdim=True).squeeze(3).squeeze(2).unsqueeze(1).sum(1, keepdim=True).squeeze(1).mean())
@@ -157,6 +180,8 @@ case("reductions", "max_all", IMG, lambda m, x: x.max() + x.min())
 case("reductions", "var_std", IMG, lambda m, x: x.var(1) + x.std((2, 3), keepdim=True).mean(1) + x.var(1, unbiased=False))
 case("reductions", "norm", IMG, lambda m, x: x.norm(dim=1) + x.norm(p=1, dim=1) + x.norm(dim=(2, 3), keepdim=True).mean(1))
 case("reductions", "logsumexp", IMG, lambda m, x: x.logsumexp(1) + x.logsumexp(2, keepdim=True).mean(1))
+case("reductions", "prod", IMG,
+     lambda m, x: (x.prod(1), x.prod(3, keepdim=True), (x * 0.1 + 1).prod(), x.prod(-2, keepdim=False)))
 case("reductions", "argmax_argmin", IMG, lambda m, x: (x.argmax(1), x.argmin(3, keepdim=True), x.flatten(1).argmax(1)))
 
 # softmax, products, attention, recurrences, sequences

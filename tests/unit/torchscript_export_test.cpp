@@ -31,8 +31,11 @@ namespace {
 
 constexpr int kOpsets[] = {11, 14, 17};
 
-// Operators that do not exist at an opset: the module does not apply there.
-bool applies(const std::string& name, int opset) { return !(name == "einsum" && opset < 12); }
+// Operators that do not exist at an opset: the module does not apply there (Einsum before opset 12;
+// ScatterElements sums duplicate indices, as scatter_add does, only from opset 16).
+bool applies(const std::string& name, int opset) {
+  return !(name == "einsum" && opset < 12) && !(name == "scatter_add" && opset < 16);
+}
 
 struct ScriptCase {
   std::string name;

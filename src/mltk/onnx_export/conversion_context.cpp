@@ -111,10 +111,16 @@ std::string ConversionContext::input_like(size_t index, size_t like) {
 }
 
 std::string ConversionContext::input_promoted(size_t index) {
-  const auto type = node_->output()->type()->cast<c10::TensorType>();
+  const auto type = output_type();
   const auto name = input(index);
-  if (!type || !type->scalarType() || *type->scalarType() == scalar_type(index)) return name;
-  return op("Cast", {name}, {{"to", int64_t{onnx_data_type(*type->scalarType())}}});
+  if (!type || *type == scalar_type(index)) return name;
+  return op("Cast", {name}, {{"to", int64_t{onnx_data_type(*type)}}});
+}
+
+std::optional<at::ScalarType> ConversionContext::output_type() const {
+  const auto type = node_->output(0)->type()->cast<c10::TensorType>();
+  if (!type || !type->scalarType()) return std::nullopt;
+  return *type->scalarType();
 }
 
 std::vector<std::string> ConversionContext::input_list(size_t index) {

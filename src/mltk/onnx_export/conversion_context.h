@@ -61,6 +61,8 @@ class ConversionContext {
   // Input `index` in the dtype the tracer recorded for the node's output, cast when it differs, as
   // aten promotes mixed operands (float + int64 -> float) where ONNX requires equal types.
   std::string input_promoted(size_t index);
+  // The dtype the tracer recorded for the node's (first) output; nullopt when it recorded none.
+  std::optional<at::ScalarType> output_type() const;
   std::vector<std::string> input_list(size_t index);
   bool is_none(size_t index) const;
   int64_t int_arg(size_t index) const;

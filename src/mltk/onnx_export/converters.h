@@ -71,6 +71,14 @@ std::string int_list_tensor(ConversionContext& ctx, size_t index, bool minus_one
 // For aten operators that map one-to-one to a parameterless, single-input ONNX operator.
 Converter unary_converter(const std::string& onnx_type);
 
+// A per-channel parameter [C] reshaped to [C, 1, ...] so that it broadcasts over dimension 1 of an
+// input of `rank` dimensions, as torch applies it; ONNX broadcasts from the trailing dimensions.
+std::string per_channel(ConversionContext& ctx, const std::string& parameter, int64_t rank);
+
+// Refuses a dtype argument at input `index` (absent or None is fine): ONNX reductions and softmax
+// compute in the input's dtype.
+void require_no_dtype(ConversionContext& ctx, size_t index);
+
 // Each ops_*.cpp file registers its family of operators.
 void register_convolution_ops(ConverterRegistry& registry);
 void register_activation_ops(ConverterRegistry& registry);

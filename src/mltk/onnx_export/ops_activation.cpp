@@ -69,11 +69,7 @@ std::string convert_leaky_relu(ConversionContext& ctx) {
 std::string convert_prelu(ConversionContext& ctx) {
   auto slope = ctx.input(1);
   const auto rank = ctx.rank(0);
-  if (ctx.sizes(1).at(0) > 1 && rank > 2) {
-    std::vector<int64_t> shape{-1};
-    shape.insert(shape.end(), static_cast<size_t>(rank - 2), 1);
-    slope = ctx.op("Reshape", {slope, ctx.int64s(shape)});
-  }
+  if (ctx.sizes(1).at(0) > 1 && rank > 2) slope = per_channel(ctx, slope, rank);
   return ctx.op("PRelu", {ctx.input(0), slope});
 }
 

@@ -40,6 +40,27 @@ std::string convert_div(ConversionContext& ctx) {
   return ctx.op("Div", {self, other});
 }
 
+bool floating_result(const ConversionContext& ctx) {
+  return c10::isFloatingType(ctx.output_type().value_or(at::kFloat));
+}
+
+// aten::floor_divide(self, other): the quotient rounded down. ONNX Div truncates integers, so an
+// integer quotient is taken from the dividend less its Python-style remainder, which is exact.
+std::string convert_floor_divide(ConversionContext& ctx) {
+  const auto [self, other] = promoted_operands(ctx);
+  if (floating_result(ctx)) return ctx.op("Floor", {ctx.op("Div", {self, other})});
+  return ctx.op("Div", {ctx.op("Sub", {self, ctx.op("Mod", {self, other}, {{"fmod", 0}})}), other});
+}
+
+// aten::remainder(self, other): the remainder with the divisor's sign, as Python's %. ONNX Mod
+// gives that sign for integers only (fmod=0), so for floats it is self - floor(self / other) * other.
+std::string convert_remainder(ConversionContext& ctx) {
+  const auto [self, other] = promoted_operands(ctx);
+  if (!floating_result(ctx)) return ctx.op("Mod", {self, other}, {{"fmod", 0}});
+  const auto quotient = ctx.op("Floor", {ctx.op("Div", {self, other})});
+  return ctx.op("Sub", {self, ctx.op("Mul", {quotient, other})});
+}
+
 // aten::pow(self, exponent)
 std::string convert_pow(ConversionContext& ctx) { return ctx.op("Pow", {ctx.input(0), ctx.input_like(1, 0)}); }
 
@@ -98,6 +119,8 @@ void register_arithmetic_ops(ConverterRegistry& registry) {
   registry.add("aten::sub", {"Sub", "Mul", "Cast"}, convert_sub);
   registry.add("aten::mul", {"Mul", "Cast"}, convert_mul);
   registry.add("aten::div", {"Div", "Cast"}, convert_div);
+  registry.add("aten::floor_divide", {"Div", "Floor", "Sub", "Mod", "Cast"}, convert_floor_divide);
+  registry.add("aten::remainder", {"Div", "Floor", "Sub", "Mul", "Mod", "Cast"}, convert_remainder);
   registry.add("aten::pow", {"Pow"}, convert_pow);
   registry.add("aten::neg", {"Neg"}, unary_converter("Neg"));
   registry.add("aten::sqrt", {"Sqrt"}, unary_converter("Sqrt"));

@@ -4,6 +4,7 @@
 #include "mltk/onnx_export/tensor_proto.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace mltk::onnx_export {
@@ -47,6 +48,22 @@ std::string convert_logical_not(ConversionContext& ctx) { return ctx.op("Not", {
 // aten::rsqrt(self) = 1 / sqrt(self)
 std::string convert_rsqrt(ConversionContext& ctx) {
   return ctx.op("Reciprocal", {ctx.op("Sqrt", {ctx.input(0)})});
+}
+
+// aten::log1p(self) = log(1 + self)
+std::string convert_log1p(ConversionContext& ctx) {
+  return ctx.op("Log", {ctx.op("Add", {ctx.input(0), ctx.scalar(1.0, ctx.scalar_type(0))})});
+}
+
+// aten::log2(self) = log(self) / log(2)
+std::string convert_log2(ConversionContext& ctx) {
+  return ctx.op("Div", {ctx.op("Log", {ctx.input(0)}), ctx.scalar(std::log(2.0), ctx.scalar_type(0))});
+}
+
+// aten::square(self) = self * self
+std::string convert_square(ConversionContext& ctx) {
+  const auto x = ctx.input(0);
+  return ctx.op("Mul", {x, x});
 }
 
 // aten::rsub(self, other, alpha) = other - alpha * self
@@ -115,6 +132,9 @@ void register_math_ops(ConverterRegistry& registry) {
            {"erf", "Erf"},   {"bitwise_not", "Not"}})
     registry.add("aten::" + aten, {onnx}, unary_converter(onnx));
   registry.add("aten::rsqrt", {"Sqrt", "Reciprocal"}, convert_rsqrt);
+  registry.add("aten::log1p", {"Add", "Log"}, convert_log1p);
+  registry.add("aten::log2", {"Log", "Div"}, convert_log2);
+  registry.add("aten::square", {"Mul"}, convert_square);
   registry.add("aten::rsub", {"Sub", "Mul"}, convert_rsub);
   registry.add("aten::round", {"Round"}, convert_round);
   registry.add("aten::maximum", {"Max"}, binary("Max"));

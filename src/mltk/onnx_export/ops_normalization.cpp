@@ -52,13 +52,6 @@ std::string convert_layer_norm_decomposed(ConversionContext& ctx) {
   return y;
 }
 
-// A per-channel parameter [C] shaped [C, 1, ...] to broadcast over an input of `rank` dimensions.
-std::string per_channel(ConversionContext& ctx, const std::string& parameter, int64_t rank) {
-  std::vector<int64_t> shape{-1};
-  shape.insert(shape.end(), static_cast<size_t>(std::max<int64_t>(rank - 2, 0)), 1);
-  return ctx.op("Reshape", {parameter, ctx.int64s(shape)});
-}
-
 // aten::group_norm(input, num_groups, weight, bias, eps, cudnn_enabled): each sample's channels in
 // `num_groups` groups, normalised over the group's values, then scaled and shifted per channel.
 std::string convert_group_norm(ConversionContext& ctx) {
@@ -86,14 +79,10 @@ std::string convert_instance_norm(ConversionContext& ctx) {
   return ctx.op("InstanceNormalization", {ctx.input(0), scale, bias}, {{"epsilon", ctx.double_arg(7)}});
 }
 
-void require_no_dtype(ConversionContext& ctx) {
-  if (!ctx.is_none(2)) throw std::invalid_argument("a dtype argument is not supported");
-}
-
 // aten::softmax / log_softmax(self, dim, dtype) from opset 13, where Softmax works on one axis.
 Converter softmax(const std::string& onnx_type) {
   return [onnx_type](ConversionContext& ctx) {
-    require_no_dtype(ctx);
+    require_no_dtype(ctx, 2);
     return ctx.op(onnx_type, {ctx.input(0)}, {{"axis", ctx.dim_arg(1, 0)}});
   };
 }
@@ -102,7 +91,7 @@ Converter softmax(const std::string& onnx_type) {
 // softmax only for the last dimension: any other dimension is swapped to the end and back.
 Converter softmax_through_last_axis(const std::string& onnx_type) {
   return [onnx_type](ConversionContext& ctx) {
-    require_no_dtype(ctx);
+    require_no_dtype(ctx, 2);
     const auto rank = ctx.rank(0);
     const auto dim = ctx.dim_arg(1, 0);
     if (dim == rank - 1) return ctx.op(onnx_type, {ctx.input(0)}, {{"axis", dim}});

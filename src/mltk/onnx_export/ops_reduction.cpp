@@ -7,7 +7,7 @@ namespace mltk::onnx_export {
 namespace {
 
 // `type` over `axes` (every axis when empty). ReduceSum takes its axes as an input from opset 13;
-// the other reductions keep them as an attribute up to opset 17.
+// the other reductions (ReduceProd, ReduceMean, ...) keep them as an attribute up to opset 17.
 std::string reduce(ConversionContext& ctx, const std::string& type, const std::string& x,
                    const std::vector<int64_t>& axes, bool keepdims) {
   const Attribute keep{"keepdims", int64_t{keepdims}};
@@ -22,13 +22,8 @@ std::vector<int64_t> dims_arg(ConversionContext& ctx, size_t index) {
   return ctx.ints_arg(index);
 }
 
-void require_no_dtype(ConversionContext& ctx, size_t index) {
-  if (index < ctx.node().inputs().size() && !ctx.is_none(index))
-    throw std::invalid_argument("a dtype argument is not supported");
-}
-
-// aten::sum / aten::mean(self, dim, keepdim, dtype) or (self, dtype).
-Converter sum_or_mean(const std::string& type) {
+// aten::sum / mean / prod(self, dim, keepdim, dtype) or (self, dtype).
+Converter reduction_with_dtype(const std::string& type) {
   return [type](ConversionContext& ctx) {
     if (ctx.node().inputs().size() <= 2) {
       require_no_dtype(ctx, 1);
@@ -134,9 +129,15 @@ std::string convert_cumsum(ConversionContext& ctx) {
 
 }  // namespace
 
+void require_no_dtype(ConversionContext& ctx, size_t index) {
+  if (index < ctx.node().inputs().size() && !ctx.is_none(index))
+    throw std::invalid_argument("a dtype argument is not supported; cast the input with .to(dtype) first");
+}
+
 void register_reduction_ops(ConverterRegistry& registry) {
-  registry.add("aten::sum", {"ReduceSum"}, sum_or_mean("ReduceSum"));
-  registry.add("aten::mean", {"ReduceMean"}, sum_or_mean("ReduceMean"));
+  registry.add("aten::sum", {"ReduceSum"}, reduction_with_dtype("ReduceSum"));
+  registry.add("aten::mean", {"ReduceMean"}, reduction_with_dtype("ReduceMean"));
+  registry.add("aten::prod", {"ReduceProd"}, reduction_with_dtype("ReduceProd"));
   registry.add("aten::amax", {"ReduceMax"}, reduce_dims("ReduceMax"));
   registry.add("aten::amin", {"ReduceMin"}, reduce_dims("ReduceMin"));
   registry.add("aten::logsumexp", {"ReduceLogSumExp"}, reduce_dims("ReduceLogSumExp"));

@@ -28,6 +28,12 @@ std::string int_list_tensor(ConversionContext& ctx, size_t index, bool minus_one
   return ctx.op("Concat", parts, {{"axis", 0}});
 }
 
+std::string per_channel(ConversionContext& ctx, const std::string& parameter, int64_t rank) {
+  std::vector<int64_t> shape{-1};
+  shape.insert(shape.end(), static_cast<size_t>(std::max<int64_t>(rank - 2, 0)), 1);
+  return ctx.op("Reshape", {parameter, ctx.int64s(shape)});
+}
+
 namespace {
 
 // aten::flatten(self, start_dim, end_dim). Dimensions before start_dim are copied (Reshape's 0),
@@ -182,7 +188,7 @@ std::vector<std::string> convert_unbind(ConversionContext& ctx) {
 // aten::to / type_as (every overload: dtype, device, other tensor). The traced result type says
 // which dtype came out, whichever argument asked for it; a device change means nothing in ONNX.
 std::string convert_to(ConversionContext& ctx) {
-  const auto result = ctx.node().output()->type()->expect<c10::TensorType>()->scalarType();
+  const auto result = ctx.output_type();
   if (!result || *result == ctx.scalar_type(0)) return ctx.op("Identity", {ctx.input(0)});
   return ctx.op("Cast", {ctx.input(0)}, {{"to", int64_t{onnx_data_type(*result)}}});
 }
@@ -193,6 +199,10 @@ void register_shape_ops(ConverterRegistry& registry) {
   registry.add_list("aten::chunk", {"Split"}, convert_chunk);
   registry.add_list("aten::split", {"Split"}, convert_split);
   registry.add_list("aten::split_with_sizes", {"Split"}, convert_split);
+  // The unsafe_ forms differ only in skipping autograd's view checks.
+  registry.add_list("aten::unsafe_chunk", {"Split"}, convert_chunk);
+  registry.add_list("aten::unsafe_split", {"Split"}, convert_split);
+  registry.add_list("aten::unsafe_split_with_sizes", {"Split"}, convert_split);
   registry.add_list("aten::unbind", {"Split", "Squeeze"}, convert_unbind);
   registry.add("aten::flatten", {"Flatten", "Reshape"}, convert_flatten);
   registry.add("aten::reshape", {"Reshape", "Concat"}, convert_reshape);

@@ -117,6 +117,55 @@ std::vector<torch::Tensor> gather_elements(const OpContext& ctx) {
   return {torch::gather(data, axis, checked_indices(ctx, ctx.input(1), data.size(axis)))};
 }
 
+// GatherND: each index row (the last dimension of `indices`) addresses the leading dimensions of
+// data after the first batch_dims, which data and indices share.
+std::vector<torch::Tensor> gather_nd(const OpContext& ctx) {
+  const auto& data = ctx.input(0);
+  const auto& indices = ctx.input(1);
+  const int64_t batch_dims = ctx.attr_int("batch_dims", 0);
+  if (indices.dim() < 1) ctx.fail("indices must have rank 1 or more");
+  const int64_t depth = indices.size(-1);
+  if (batch_dims < 0 || batch_dims >= indices.dim() || batch_dims + depth > data.dim())
+    ctx.fail("indices of depth " + std::to_string(depth) + " with batch_dims " + std::to_string(batch_dims) +
+             " do not fit data of rank " + std::to_string(data.dim()));
+  for (int64_t d = 0; d < batch_dims; ++d)
+    if (data.size(d) != indices.size(d)) ctx.fail("data and indices differ in batch dimension " + std::to_string(d));
+  const int64_t batches = c10::multiply_integers(data.sizes().slice(0, batch_dims));
+  const int64_t addressed = c10::multiply_integers(data.sizes().slice(batch_dims, depth));
+  const auto rows = indices.reshape({batches, -1, depth});
+  // Row-major offsets into the addressed dimensions, then into the batch.
+  auto offsets = torch::zeros({batches, rows.size(1)}, torch::kLong);
+  for (int64_t j = 0; j < depth; ++j) {
+    const int64_t size = data.size(batch_dims + j);
+    offsets = offsets * size + checked_indices(ctx, rows.select(2, j), size);
+  }
+  offsets += torch::arange(batches, torch::kLong).unsqueeze(1) * addressed;
+  std::vector<int64_t> flat_shape{batches * addressed};
+  flat_shape.insert(flat_shape.end(), data.sizes().begin() + batch_dims + depth, data.sizes().end());
+  std::vector<int64_t> shape(indices.sizes().begin(), indices.sizes().end() - 1);
+  shape.insert(shape.end(), data.sizes().begin() + batch_dims + depth, data.sizes().end());
+  return {data.reshape(flat_shape).index_select(0, offsets.reshape({-1})).reshape(shape)};
+}
+
+// ScatterElements: `updates` written into a copy of data at `indices` along axis; duplicate
+// indices combine by `reduction` (none: an unspecified one of them wins, as in ONNX).
+std::vector<torch::Tensor> scatter_elements(const OpContext& ctx) {
+  const auto& data = ctx.input(0);
+  const auto& updates = ctx.input(2);
+  const int64_t axis = normalize_axis(ctx, ctx.attr_int("axis", 0), data.dim());
+  if (ctx.input(1).dim() != data.dim()) ctx.fail("indices must have the rank of data");
+  if (ctx.input(1).sizes() != updates.sizes()) ctx.fail("updates must have the shape of indices");
+  const auto indices = checked_indices(ctx, ctx.input(1), data.size(axis));
+  const auto reduction = ctx.attr_string("reduction", "none");
+  if (reduction == "none") return {data.scatter(axis, indices, updates)};
+  if (reduction == "add") return {data.scatter_add(axis, indices, updates)};
+  if (reduction == "mul") return {data.scatter(axis, indices, updates, "multiply")};
+  ctx.fail("reduction '" + reduction + "' is not supported (none, add and mul are)");
+}
+
+// NonZero: the indices of the non-zero elements, one row per dimension, in row-major order.
+std::vector<torch::Tensor> non_zero(const OpContext& ctx) { return {torch::nonzero(ctx.input(0)).t().contiguous()}; }
+
 // Squeeze/Unsqueeze took axes as an attribute before opset 13 and as an input since.
 std::vector<int64_t> axes_argument(const OpContext& ctx) {
   if (ctx.opset() >= 13) return ctx.has_input(1) ? ctx.input_ints(1) : std::vector<int64_t>{};
@@ -300,6 +349,9 @@ void register_shape_ops(OperatorRegistry& registry) {
   registry.add("Slice", slice);
   registry.add("Gather", gather);
   registry.add("GatherElements", gather_elements);
+  registry.add("GatherND", gather_nd);
+  registry.add("ScatterElements", scatter_elements);
+  registry.add("NonZero", non_zero);
   registry.add("Unsqueeze", unsqueeze);
   registry.add("Squeeze", squeeze);
   registry.add("Expand", expand);
