@@ -87,6 +87,8 @@ TEST(WriteFaults, KilledWriterLeavesThePreviousFileAndItsLeftoverIsRemovedNextTi
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
+// Tensors for the forked writers are made before fork(): LibTorch fills large tensors on OpenMP
+// threads, and a child forked after the parent started them can deadlock on their pool.
 checkpoint::Checkpoint large_checkpoint(int64_t epoch, int64_t floats) {
   checkpoint::Checkpoint c;
   c.model_state_dict.emplace_back("weight", torch::full({floats}, static_cast<float>(epoch)));
@@ -100,8 +102,9 @@ TEST(WriteFaults, CheckpointSaveKilledMidwayKeepsACompleteCheckpoint) {
   TempDir dir;
   const std::string path = dir.file("last.pt");
   checkpoint::save_checkpoint(large_checkpoint(1, 16), path);
+  const std::vector<checkpoint::Checkpoint> later{large_checkpoint(2, 8 << 20), large_checkpoint(3, 8 << 20)};
   kill_writer_midway(path, [&] {
-    for (int64_t epoch = 2;; ++epoch) checkpoint::save_checkpoint(large_checkpoint(epoch, 8 << 20), path);
+    for (size_t i = 0;; ++i) checkpoint::save_checkpoint(later[i % later.size()], path);
   });
   const auto survived = checkpoint::load_checkpoint(path);  // complete: the first one or a whole later one
   EXPECT_EQ(survived.model_state_dict.at(0).second[0].item<float>(), static_cast<float>(survived.epoch));
@@ -153,6 +156,8 @@ TEST(WriteFaults, FullDiskNamesTheFileAndKeepsThePreviousVersion) {
   const std::string disk = dir.file("disk");
   fs::create_directories(disk);
   const std::string report = dir.file("report.txt");
+  const auto first_checkpoint = large_checkpoint(1, 16), too_large_checkpoint = large_checkpoint(2, 1 << 20);
+  const auto first_model = model_with_weight(4), too_large_model = model_with_weight(1 << 20);
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -164,11 +169,11 @@ TEST(WriteFaults, FullDiskNamesTheFileAndKeepsThePreviousVersion) {
     const std::string checkpoint_path = disk + "/last.pt";
     const std::string model_path = disk + "/best.onnx";
     try {
-      checkpoint::save_checkpoint(large_checkpoint(1, 16), checkpoint_path);
-      onnx_export::write_model_atomically(model_with_weight(4), model_path);
+      checkpoint::save_checkpoint(first_checkpoint, checkpoint_path);
+      onnx_export::write_model_atomically(first_model, model_path);
       for (const auto& [name, save] : std::vector<std::pair<std::string, std::function<void()>>>{
-               {checkpoint_path, [&] { checkpoint::save_checkpoint(large_checkpoint(2, 1 << 20), checkpoint_path); }},
-               {model_path, [&] { onnx_export::write_model_atomically(model_with_weight(1 << 20), model_path); }}}) {
+               {checkpoint_path, [&] { checkpoint::save_checkpoint(too_large_checkpoint, checkpoint_path); }},
+               {model_path, [&] { onnx_export::write_model_atomically(too_large_model, model_path); }}}) {
         try {
           save();
           outcome += name + ": saved on a full disk\n";
