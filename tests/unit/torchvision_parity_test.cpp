@@ -31,13 +31,18 @@ TEST_P(TorchvisionParity, LoadsPythonStateDictStrictlyAndMatchesOutput) {
   EXPECT_LE((output - reference.output).abs().max().item<double>(), testkit::output_tolerance(reference))
       << architecture << " (largest output magnitude " << reference.output.abs().max().item<double>() << ")";
 
+  // The frozen graph at the reference's batch size and, from the same object, at batch 1.
   inference::FrozenForward frozen(*model, [&](const torch::Tensor& x) { return model->forward(x); });
-  const torch::Tensor frozen_output = frozen(reference.input);
+  for (const int64_t batch : {reference.input.size(0), int64_t{1}}) {
+    const auto input = reference.input.narrow(0, 0, batch), expected = reference.output.narrow(0, 0, batch);
+    const torch::Tensor frozen_output = frozen(input);
+    ASSERT_FALSE(frozen.node_kinds(input.sizes().vec()).empty())
+        << architecture << " fell back to eager: its frozen graph could not be built";
+    ASSERT_EQ(frozen_output.sizes(), expected.sizes());
+    EXPECT_LE((frozen_output - expected).abs().max().item<double>(), testkit::output_tolerance(reference))
+        << architecture << " through the frozen graph at batch " << batch;
+  }
   const auto kinds = frozen.node_kinds(reference.input.sizes().vec());
-  ASSERT_FALSE(kinds.empty()) << architecture << " fell back to eager: its frozen graph could not be built";
-  ASSERT_EQ(frozen_output.sizes(), reference.output.sizes());
-  EXPECT_LE((frozen_output - reference.output).abs().max().item<double>(), testkit::output_tolerance(reference))
-      << architecture << " through the frozen graph";
   // The optimisations took place: batch norms after convolutions folded away, convolutions on oneDNN.
   if (architecture.rfind("resnet", 0) == 0) {
     EXPECT_EQ(kinds.count("aten::batch_norm"), 0u) << architecture;

@@ -17,8 +17,8 @@ namespace mltk::inference {
 namespace {
 
 // The trace with every parameter and buffer turned from a graph input into a constant, which is
-// what the frozen-graph passes look for.
-std::shared_ptr<torch::jit::Graph> frozen_graph(const onnx_export::TracedModule& traced) {
+// what the frozen-graph passes look for, then optimised by them.
+std::unique_ptr<torch::jit::GraphFunction> frozen_function(const onnx_export::TracedModule& traced) {
   auto graph = traced.graph;
   {
     torch::jit::WithInsertPoint at_start(graph->block()->nodes().front());
@@ -33,7 +33,17 @@ std::shared_ptr<torch::jit::Graph> frozen_graph(const onnx_export::TracedModule&
   torch::jit::FuseFrozenConvAddRelu(graph);
   torch::jit::ConvertFrozenOpsToMKLDNN(graph);
   torch::jit::FrozenLinearTranspose(graph);
-  return graph;
+  // The simple executor runs the graph as optimised here; the profiling one would first spend
+  // runs recording shapes for fusions that LibTorch does not do on the CPU.
+  return std::make_unique<torch::jit::GraphFunction>("frozen_forward", graph, nullptr,
+                                                     torch::jit::ExecutorExecutionMode::SIMPLE);
+}
+
+// `images`' first sample repeated `batch_size` times: an input for tracing at that batch size.
+torch::Tensor example_batch(const torch::Tensor& images, int64_t batch_size) {
+  auto shape = images.sizes().vec();
+  shape[0] = batch_size;
+  return images.narrow(0, 0, 1).expand(shape).contiguous();
 }
 
 // Some of LibTorch's frozen kernels warn, on every call, that they resized an output buffer of their
@@ -52,31 +62,58 @@ FrozenForward::FrozenForward(torch::nn::Module& module, pipeline::ForwardFn eage
 
 FrozenForward::~FrozenForward() = default;
 
-torch::Tensor FrozenForward::operator()(const torch::Tensor& images) {
+torch::jit::GraphFunction* FrozenForward::graph_for(const torch::Tensor& images) {
   const auto shape = images.sizes().vec();
-  auto found = frozen_.find(shape);
-  if (found == frozen_.end()) {
-    std::unique_ptr<torch::jit::GraphFunction> function;
-    try {
-      const auto traced = onnx_export::trace_module(module_, eager_, images);
-      function = std::make_unique<torch::jit::GraphFunction>("frozen_forward", frozen_graph(traced), nullptr);
-    } catch (const std::exception& e) {
-      log::warning("Running the model eagerly for inputs of shape {}: its frozen graph could not be built ({})",
-                   fmt::join(shape, "x"), e.what());
+  const std::vector<int64_t> sample_shape(shape.begin() + 1, shape.end());
+  const auto known = graphs_.find(sample_shape);
+  auto& graphs = known != graphs_.end() ? known->second : graphs_[sample_shape];
+  const bool first_sight = known == graphs_.end();
+  try {
+    if (first_sight) {
+      const auto at_one = onnx_export::trace_module(module_, eager_, example_batch(images, 1));
+      const auto at_two = onnx_export::trace_module(module_, eager_, example_batch(images, 2));
+      try {
+        onnx_export::require_batch_independent(*at_one.graph, 1, *at_two.graph, 2);
+        graphs.any_batch = frozen_function(at_one);
+      } catch (const std::runtime_error&) {
+        graphs.batch_dependent = true;
+      }
     }
-    found = frozen_.emplace(shape, std::move(function)).first;
+    if (graphs.any_batch || !graphs.batch_dependent) return graphs.any_batch.get();
+    auto& by_batch = graphs.by_batch[shape[0]];
+    if (!by_batch) by_batch = frozen_function(onnx_export::trace_module(module_, eager_, images));
+    return by_batch.get();
+  } catch (const std::exception& e) {
+    log::warning("Running the model eagerly for inputs of shape {}: its frozen graph could not be built ({})",
+                 fmt::join(shape, "x"), e.what());
+    graphs.batch_dependent = false;  // with no any_batch graph: eager from now on
+    graphs.any_batch.reset();
+    return nullptr;
   }
-  if (!found->second) return eager_(images);
+}
+
+torch::Tensor FrozenForward::operator()(const torch::Tensor& images) {
+  auto* function = graph_for(images);
+  if (function == nullptr) return eager_(images);
   torch::NoGradGuard no_grad;
   WarningsToDebugLog to_debug_log;
   c10::Warning::WarningHandlerGuard quiet(&to_debug_log);
-  return (*found->second)({images}).toTensor();
+  return (*function)({images}).toTensor();
+}
+
+const torch::jit::GraphFunction* FrozenForward::find_graph(const std::vector<int64_t>& shape) const {
+  if (shape.empty()) return nullptr;
+  const auto found = graphs_.find(std::vector<int64_t>(shape.begin() + 1, shape.end()));
+  if (found == graphs_.end()) return nullptr;
+  if (found->second.any_batch) return found->second.any_batch.get();
+  const auto by_batch = found->second.by_batch.find(shape.at(0));
+  return by_batch == found->second.by_batch.end() ? nullptr : by_batch->second.get();
 }
 
 std::map<std::string, int64_t> FrozenForward::node_kinds(const std::vector<int64_t>& shape) const {
-  const auto found = frozen_.find(shape);
-  if (found == frozen_.end() || !found->second) return {};
-  return onnx_export::count_node_kinds(*found->second->graph());
+  const auto* function = find_graph(shape);
+  if (function == nullptr) return {};
+  return onnx_export::count_node_kinds(*function->graph());
 }
 
 }  // namespace mltk::inference

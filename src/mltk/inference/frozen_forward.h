@@ -1,15 +1,16 @@
 #pragma once
 // Evaluation through LibTorch's frozen-graph optimisations instead of module-by-module eager calls:
-// the model is traced once per input shape with its weights as constants, batch norms are folded
-// into the convolutions before them, convolution + add + ReLU are fused, and convolutions and linear
-// layers run on oneDNN (MKLDNN) with their weights packed once. Same operators and weights, a few
-// float roundings apart from eager (the folding changes the order of operations).
+// the model is traced with its weights as constants, batch norms are folded into the convolutions
+// before them, convolution + add + ReLU are fused, and convolutions and linear layers run on oneDNN
+// (MKLDNN) with their weights packed once. Same operators and weights, a few float roundings apart
+// from eager (the folding changes the order of operations).
 #include "mltk/pipeline/predict.h"
 
 #include <torch/nn/module.h>
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace torch::jit {
@@ -29,16 +30,29 @@ class FrozenForward {
 
   torch::Tensor operator()(const torch::Tensor& images);
 
-  // Node kinds of the optimised graph for `shape`, e.g. "prim::mkldnn_convolution"; empty when that
-  // shape has not been run or fell back to eager.
+  // Node kinds of the optimised graph that runs inputs of `shape`, e.g. "prim::mkldnn_convolution";
+  // empty when that shape has not been run or runs eagerly.
   std::map<std::string, int64_t> node_kinds(const std::vector<int64_t>& shape) const;
 
  private:
+  // The graphs for one sample shape (an input's dimensions after the batch).
+  struct SampleShapeGraphs {
+    // Traced at batch sizes 1 and 2 (cheap) and, when both traces are the same graph, run at any
+    // batch size.
+    std::unique_ptr<torch::jit::GraphFunction> any_batch;
+    // A graph that bakes in the batch size (a size read during the trace and used as a number, as a
+    // ViT's reshapes do) is traced again for each batch size.
+    bool batch_dependent = false;
+    std::map<int64_t, std::unique_ptr<torch::jit::GraphFunction>> by_batch;
+  };
+
+  // The graph for `images`' shape, built on first use; nullptr when that shape runs eagerly.
+  torch::jit::GraphFunction* graph_for(const torch::Tensor& images);
+  const torch::jit::GraphFunction* find_graph(const std::vector<int64_t>& shape) const;
+
   torch::nn::Module& module_;
   pipeline::ForwardFn eager_;
-  // Graphs bake in sizes read during the trace (a flatten's, a ViT's token count), so one per shape;
-  // a null entry means the shape runs eagerly.
-  std::map<std::vector<int64_t>, std::unique_ptr<torch::jit::GraphFunction>> frozen_;
+  std::map<std::vector<int64_t>, SampleShapeGraphs> graphs_;  // by sample shape
 };
 
 }  // namespace mltk::inference
