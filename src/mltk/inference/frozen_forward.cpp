@@ -70,13 +70,21 @@ torch::jit::GraphFunction* FrozenForward::graph_for(const torch::Tensor& images)
   const bool first_sight = known == graphs_.end();
   try {
     if (first_sight) {
-      const auto at_one = onnx_export::trace_module(module_, eager_, example_batch(images, 1));
-      const auto at_two = onnx_export::trace_module(module_, eager_, example_batch(images, 2));
+      auto at_one = onnx_export::trace_module(module_, eager_, example_batch(images, 1));
+      auto at_two = onnx_export::trace_module(module_, eager_, example_batch(images, 2));
+      bool independent = true;
       try {
         onnx_export::require_batch_independent(*at_one.graph, 1, *at_two.graph, 2);
-        graphs.any_batch = frozen_function(at_one);
       } catch (const std::runtime_error&) {
+        independent = false;
+      }
+      if (independent) {
+        graphs.any_batch = frozen_function(at_one);
+      } else {
         graphs.batch_dependent = true;
+        // The trace at this batch size is already there when it is 1 or 2: freeze it, not a third.
+        if (shape[0] == 1) graphs.by_batch[1] = frozen_function(at_one);
+        if (shape[0] == 2) graphs.by_batch[2] = frozen_function(at_two);
       }
     }
     if (graphs.any_batch || !graphs.batch_dependent) return graphs.any_batch.get();
