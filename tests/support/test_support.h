@@ -3,6 +3,7 @@
 #include "mltk/common/subprocess.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <string>
@@ -18,6 +19,9 @@ bool oracle_available();
 std::string oracle_script(const std::string& name);
 // Runs an oracle script and throws with its output when it fails.
 std::string run_oracle(const std::string& script, const std::vector<std::string>& args);
+
+// Parses the JSON file at `path` (a report written by a tool); throws when it is not JSON.
+inline nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
 // True when running under CI (CI=true), where a missing oracle is a failure, not a skip.
 bool running_in_ci();

@@ -16,7 +16,7 @@ using namespace mltk;
 
 namespace {
 
-constexpr int64_t kInputSize = 32;
+constexpr int64_t kValidatorInputSize = 32;
 
 struct ExportedTinyNet {
   models::Classifier model;
@@ -25,11 +25,11 @@ struct ExportedTinyNet {
 
 ExportedTinyNet export_tiny_net(const TempDir& dir, bool dynamic_batch, int64_t batch_size = 1) {
   torch::manual_seed(7);
-  auto model = models::create_model({"tiny_net", 3, kInputSize, std::nullopt});
+  auto model = models::create_model({"tiny_net", 3, kValidatorInputSize, std::nullopt});
   onnx_export::ExportOptions options;
   options.batch_size = batch_size;
   options.dynamic_batch = dynamic_batch;
-  options.input_shape = {3, kInputSize, kInputSize};
+  options.input_shape = {3, kValidatorInputSize, kValidatorInputSize};
   const std::string path = dir.file("tiny.onnx");
   onnx_export::export_to_onnx(*model, path, options);
   return {model, path};
@@ -38,7 +38,7 @@ ExportedTinyNet export_tiny_net(const TempDir& dir, bool dynamic_batch, int64_t 
 validate::ExportValidationOptions options_for(int64_t batch_size = 1) {
   validate::ExportValidationOptions options;
   options.batch_size = batch_size;
-  options.input_shape = {3, kInputSize, kInputSize};
+  options.input_shape = {3, kValidatorInputSize, kValidatorInputSize};
   return options;
 }
 

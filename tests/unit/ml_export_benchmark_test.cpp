@@ -17,6 +17,7 @@
 #include <sstream>
 
 using namespace mltk;
+using mltk::testkit::read_json;
 using testkit::CliRun;
 using testkit::ml_export;
 using testkit::save_model_checkpoint;
@@ -25,7 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-json read_json(const std::string& path) { return json::parse(read_file(path)); }
 
 // The figures of one table row as printed: batch, load ms, median ms, p90 ms, images/s, peak MiB.
 struct TableRow {

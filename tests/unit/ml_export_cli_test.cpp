@@ -25,6 +25,7 @@
 #include <sstream>
 
 using namespace mltk;
+using mltk::testkit::read_json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -62,7 +63,6 @@ bool has_line_mentioning(const std::string& log, const std::string& level, const
   return false;
 }
 
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
 
 TEST(MlExportCli, ExportsValidatesAndLogsEachStep) {

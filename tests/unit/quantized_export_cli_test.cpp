@@ -20,6 +20,7 @@
 namespace {
 
 using namespace mltk;
+using mltk::testkit::read_json;
 namespace fs = std::filesystem;
 
 std::map<std::string, std::string> metadata_of(const std::string& onnx_path) {
@@ -29,7 +30,6 @@ std::map<std::string, std::string> metadata_of(const std::string& onnx_path) {
   return metadata;
 }
 
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
 // One brief training run on the photographs, shared by the tests.
 class QuantizedExport : public ::testing::Test {
