@@ -4,15 +4,22 @@ same machine, same run, same thread count. Prints a markdown table with the rati
 
     /usr/bin/python3 bench/zoo_latency.py [--threads 2] [--runs 20] [ARCH ...]
 
-Both sides time the median of RUNS forward passes after 3 warm-up passes, on 1000-class models.
+Each side's figure is the median of ROUNDS x RUNS forward passes after 3 warm-up passes, on
+1000-class models, with the same weights and input: torchvision's model (seed 0) is saved with
+torch.save and our binary loads that state dict, since random weights of each side's own can make
+the two differ in speed for reasons of value alone (denormal activations). The two sides run in
+alternating bursts of RUNS passes, so that drift in the machine's speed (a shared host) hits both
+alike.
 Run after scripts/setup.sh (needs build/bin/mltk_zoo_latency).
 """
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
@@ -25,44 +32,64 @@ BASE = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "efficient
         "vit_b_32", "vit_l_16", "convnext_tiny", "convnext_small", "convnext_base"]
 
 
-def python_latency(arch, runs):
-    torch.manual_seed(0)
-    model = getattr(torchvision.models, arch)(num_classes=1000).eval()
-    x = torch.randn(1, 3, 224, 224)
+def python_times(model, x, runs):
     times = []
     with torch.no_grad():
-        for _ in range(3):
-            model(x)
         for _ in range(runs):
             start = time.perf_counter()
             model(x)
             times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return times
 
 
-def our_latency(arch, threads, runs):
+def interleaved_medians(arch, model, x, weights, inputs, threads, runs, rounds):
+    """Median ms of each side over ROUNDS alternating bursts of RUNS passes, after 3 warm-up passes."""
     binary = os.path.join(os.environ.get("MLTK_BUILD_DIR", os.path.join(ROOT, "build")), "bin", "mltk_zoo_latency")
-    out = subprocess.run([binary, str(threads), str(runs), arch], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["median_ms"]
+    ours = subprocess.Popen([binary, str(threads), "stdin", "%s:%s:%s" % (arch, weights, inputs)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        if ours.stdout.readline().strip() != "ready":
+            raise RuntimeError("mltk_zoo_latency did not start for " + arch)
+        python_times(model, x, 3)
+        ours_ms, python_ms = [], []
+        for _ in range(rounds):
+            ours.stdin.write("%d\n" % runs)
+            ours.stdin.flush()
+            ours_ms += json.loads(ours.stdout.readline())
+            python_ms += python_times(model, x, runs)
+    finally:
+        ours.stdin.close()
+        ours.wait()
+    return statistics.median(ours_ms), statistics.median(python_ms)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5, help="passes per burst")
+    parser.add_argument("--rounds", type=int, default=8, help="bursts of each side, alternating")
     parser.add_argument("architectures", nargs="*", default=BASE)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print("| architecture | ours (ms) | Python PyTorch eager (ms) | ours / Python |")
     print("|---|---|---|---|")
     slower = []
+    work = tempfile.mkdtemp(prefix="zoo_latency_")
     for arch in args.architectures:
-        ours = our_latency(arch, args.threads, args.runs)
-        python = python_latency(arch, args.runs)
+        torch.manual_seed(0)
+        model = getattr(torchvision.models, arch)(num_classes=1000).eval()
+        x = torch.randn(1, 3, 224, 224)
+        weights = os.path.join(work, arch + ".pt")
+        inputs = os.path.join(work, "input.pt")
+        torch.save(model.state_dict(), weights)
+        torch.save({"input": x}, inputs)
+        ours, python = interleaved_medians(arch, model, x, weights, inputs, args.threads, args.runs, args.rounds)
+        os.remove(weights)
         ratio = ours / python
         if ratio > 1.0:
             slower.append(arch)
         print("| %s | %.1f | %.1f | %.2f |" % (arch, ours, python, ratio), flush=True)
+    shutil.rmtree(work)
     print("\nslower than Python: %s" % (", ".join(slower) if slower else "none"))
 
 

@@ -43,7 +43,7 @@ class CNBlockImpl : public torch::nn::Module {
   }
 
   torch::Tensor forward(torch::Tensor input) {
-    return stochastic_depth_(layer_scale_ * block_->forward(input)) + input;
+    return stochastic_depth_(layer_scale_ * block_->forward(input)).add_(input);
   }
 
  private:

@@ -46,8 +46,8 @@ class DenseLayerImpl : public torch::nn::Module {
 
   // `features` is the block input followed by the outputs of all previous layers of the block.
   torch::Tensor forward(const std::vector<torch::Tensor>& features) {
-    auto bottleneck = conv1_(torch::relu(norm1_(torch::cat(features, 1))));
-    auto new_features = conv2_(torch::relu(norm2_(bottleneck)));
+    auto bottleneck = conv1_(norm1_(torch::cat(features, 1)).relu_());
+    auto new_features = conv2_(norm2_(bottleneck).relu_());
     if (drop_rate_ > 0)
       new_features = F::dropout(new_features, F::DropoutFuncOptions().p(drop_rate_).training(is_training()));
     return new_features;
@@ -95,7 +95,7 @@ class TransitionImpl : public torch::nn::Module {
             "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(num_input_features, num_output_features, 1).bias(false)))),
         pool_(register_module("pool", torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(2).stride(2)))) {}
 
-  torch::Tensor forward(torch::Tensor x) { return pool_(conv_(torch::relu(norm_(x)))); }
+  torch::Tensor forward(torch::Tensor x) { return pool_(conv_(norm_(x).relu_())); }
 
  private:
   torch::nn::BatchNorm2d norm_;
@@ -136,7 +136,7 @@ class DenseNetImpl : public ClassifierImpl {
   }
 
   torch::Tensor forward(torch::Tensor x) override {
-    x = torch::relu(features_->forward(x));
+    x = features_->forward(x).relu_();
     x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
     return classifier_(x);
   }

@@ -13,27 +13,31 @@ namespace {
 // Wraps a tensor function so that it can sit in a Sequential at the index torchvision gives it.
 class TensorFunctionImpl : public torch::nn::Module {
  public:
-  explicit TensorFunctionImpl(std::function<torch::Tensor(const torch::Tensor&)> fn) : fn_(std::move(fn)) {}
-  torch::Tensor forward(torch::Tensor input) { return fn_(input); }
+  explicit TensorFunctionImpl(std::function<torch::Tensor(torch::Tensor)> fn) : fn_(std::move(fn)) {}
+  torch::Tensor forward(torch::Tensor input) { return fn_(std::move(input)); }
 
  private:
-  std::function<torch::Tensor(const torch::Tensor&)> fn_;
+  std::function<torch::Tensor(torch::Tensor)> fn_;
 };
 TORCH_MODULE(TensorFunction);
 
 }  // namespace
 
-torch::nn::AnyModule make_activation(Activation activation) {
+torch::nn::AnyModule make_activation(Activation activation, bool inplace) {
   switch (activation) {
-    case Activation::relu: return torch::nn::AnyModule(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
-    case Activation::relu6: return torch::nn::AnyModule(torch::nn::ReLU6(torch::nn::ReLU6Options(true)));
-    case Activation::silu: return torch::nn::AnyModule(torch::nn::SiLU());
+    case Activation::relu: return torch::nn::AnyModule(torch::nn::ReLU(torch::nn::ReLUOptions(inplace)));
+    case Activation::relu6: return torch::nn::AnyModule(torch::nn::ReLU6(torch::nn::ReLU6Options(inplace)));
+    case Activation::silu:
+      if (inplace) return torch::nn::AnyModule(TensorFunction([](torch::Tensor x) { return torch::silu_(x); }));
+      return torch::nn::AnyModule(torch::nn::SiLU());
     case Activation::sigmoid: return torch::nn::AnyModule(torch::nn::Sigmoid());
     case Activation::gelu: return torch::nn::AnyModule(torch::nn::GELU());
     case Activation::hardswish:
-      return torch::nn::AnyModule(TensorFunction([](const torch::Tensor& x) { return torch::hardswish(x); }));
+      return torch::nn::AnyModule(TensorFunction([inplace](torch::Tensor x) {
+        return inplace ? torch::hardswish_(x) : torch::hardswish(x);
+      }));
     case Activation::hardsigmoid:
-      return torch::nn::AnyModule(TensorFunction([](const torch::Tensor& x) { return torch::hardsigmoid(x); }));
+      return torch::nn::AnyModule(TensorFunction([](torch::Tensor x) { return torch::hardsigmoid(x); }));
     case Activation::none: break;
   }
   throw std::logic_error("make_activation: no module for Activation::none");
@@ -61,7 +65,8 @@ NestedSequential conv_norm_activation(int64_t in_channels, int64_t out_channels,
                                          .groups(options.groups)
                                          .bias(!options.norm)));
   if (options.norm) block->push_back(options.norm(out_channels));
-  if (options.activation != Activation::none) block->push_back(make_activation(options.activation));
+  // torchvision's Conv2dNormActivation builds its activation with inplace=True.
+  if (options.activation != Activation::none) block->push_back(make_activation(options.activation, /*inplace=*/true));
   return block;
 }
 
@@ -70,8 +75,8 @@ SqueezeExcitationImpl::SqueezeExcitationImpl(int64_t input_channels, int64_t squ
     : avgpool_(register_module("avgpool", torch::nn::AdaptiveAvgPool2d(1))),
       fc1_(register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(input_channels, squeeze_channels, 1)))),
       fc2_(register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(squeeze_channels, input_channels, 1)))),
-      activation_(make_activation(activation)),
-      scale_activation_(make_activation(scale_activation)) {
+      activation_(make_activation(activation, /*inplace=*/false)),
+      scale_activation_(make_activation(scale_activation, /*inplace=*/false)) {
   register_module("activation", activation_.ptr());
   register_module("scale_activation", scale_activation_.ptr());
 }

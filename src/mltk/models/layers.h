@@ -13,8 +13,9 @@ namespace mltk::models {
 
 enum class Activation { none, relu, relu6, silu, hardswish, hardsigmoid, sigmoid, gelu };
 
-// A parameter-free module applying `activation`; usable inside torch::nn::Sequential.
-torch::nn::AnyModule make_activation(Activation activation);
+// A parameter-free module applying `activation`; usable inside torch::nn::Sequential. In place where
+// torchvision's layer is (inplace=True): that spares an allocation per call, and the values are equal.
+torch::nn::AnyModule make_activation(Activation activation, bool inplace);
 
 // Normalisation layer after the convolution of conv_norm_activation.
 using NormFactory = std::function<torch::nn::AnyModule(int64_t channels)>;

@@ -194,7 +194,7 @@ class MobileNetV3Impl : public ClassifierImpl {
     avgpool_ = register_module("avgpool", torch::nn::AdaptiveAvgPool2d(1));
     torch::nn::Sequential classifier;
     classifier->push_back(torch::nn::Linear(last_out, last_channel));
-    classifier->push_back(make_activation(Activation::hardswish));
+    classifier->push_back(make_activation(Activation::hardswish, /*inplace=*/true));
     classifier->push_back(torch::nn::Dropout(torch::nn::DropoutOptions(dropout).inplace(true)));
     classifier->push_back(torch::nn::Linear(last_channel, num_classes));
     classifier_ = register_module("classifier", classifier);

@@ -11,6 +11,7 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
+#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/ordered_dict.h>
 
 #include <cmath>
@@ -47,6 +48,13 @@ class SelfAttentionImpl : public torch::nn::Module {
 
   // x: [N, S, E] -> [N, S, E].
   torch::Tensor forward(torch::Tensor x) {
+    // In evaluation without gradients, nn.MultiheadAttention calls ATen's fused attention (its "fast
+    // path"), which is therefore what torchvision's ViT runs in Python; so do we, except while
+    // tracing, whose graph is converted to ONNX operator by operator.
+    if (!is_training() && !torch::GradMode::is_enabled() && num_heads_ % 2 == 0 && !torch::jit::tracer::isTracing())
+      return std::get<0>(at::_native_multi_head_attention(x, x, x, hidden_dim_, num_heads_, in_proj_weight_,
+                                                          in_proj_bias_, out_proj_->weight, out_proj_->bias, {},
+                                                          /*need_weights=*/false));
     // The packed projection is [q | k | v] along the last dim, each split into heads as h * D + d.
     auto qkv = torch::linear(x, in_proj_weight_, in_proj_bias_)
                    .reshape({-1, seq_length_, 3, num_heads_, head_dim_})
