@@ -4,6 +4,7 @@
 #include "mltk/models/truncated_normal.h"
 #include "mltk/models/zoo.h"
 
+#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
@@ -11,7 +12,6 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
-#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/ordered_dict.h>
 
 #include <cmath>
