@@ -3,6 +3,7 @@
 #include "mltk/benchmark/process_memory.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -51,10 +52,15 @@ TEST(BenchmarkLatency, RejectsWhatIsNoMeasurement) {
 TEST(ProcessMemory, ResidentGrowthSeesMemoryTouchedAfterItStarted) {
   const ResidentGrowth growth;
   constexpr size_t kBytes = size_t{96} << 20;
-  std::vector<char> block(kBytes);
-  std::memset(block.data(), 1, block.size());  // every page resident
+  // Fresh pages from the kernel: a heap block could reuse pages that earlier tests in this process
+  // already made resident, which would rightly not count as growth.
+  void* mapped = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mapped, MAP_FAILED);
+  auto* block = static_cast<volatile char*>(mapped);
+  std::memset(mapped, 1, kBytes);  // every page resident
   const auto peak = growth.peak_bytes();
   EXPECT_EQ(block[kBytes / 2], 1);  // keeps the writes
+  munmap(mapped, kBytes);
   ASSERT_TRUE(peak.has_value()) << "this kernel refused to reset the peak resident size";
   EXPECT_GE(*peak, static_cast<int64_t>(kBytes) - (int64_t{4} << 20));
   EXPECT_GE(peak_resident_bytes(getpid()), resident_bytes(getpid()));
