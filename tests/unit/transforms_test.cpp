@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 namespace {
@@ -37,7 +38,8 @@ std::vector<uchar> file_bytes(const std::string& path) {
 constexpr double kNormalisationRounding = 1e-5;
 
 // Default and derived resizes (224 -> 256, 28 -> 32, 100 -> 114), shrinking and, for the small
-// progressive JPEG at 299 -> 342, enlarging; the large image is where reduced decoding would differ.
+// progressive JPEG at 299 -> 342, enlarging; the large image is where reduced decoding would differ;
+// one portrait image. JPEGs decoded as the DataLoader does decode only the crop's source region.
 TEST(Transforms, EvalTransformMatchesTorchvisionOnRealJpegs) {
   MLTK_REQUIRE_ORACLE();
   MLTK_REQUIRE_HYMENOPTERA();
@@ -47,7 +49,7 @@ TEST(Transforms, EvalTransformMatchesTorchvisionOnRealJpegs) {
   };
   const Case cases[] = {{"train/ants/0013035.jpg", 224}, {"val/bees/1032546534_06907fe3b3.jpg", 224},
                         {"train/ants/175998972.jpg", 28},  {"train/ants/Nepenthes_rafflesiana_ant.jpg", 100},
-                        {"train/ants/ant photos.jpg", 299}};
+                        {"train/ants/ant photos.jpg", 299}, {"train/ants/154124431_65460430f2.jpg", 224}};
   TempDir dir;
   for (const Case& c : cases) {
     const auto config = config::default_config({{"model.input_size", std::to_string(c.input_size)}});
@@ -73,6 +75,26 @@ TEST(Transforms, EvalTransformMatchesTorchvisionOnRealJpegs) {
   }
 }
 
+
+// Every validation photograph: decoding only the crop's source region gives the tensor that decoding
+// the whole image and transforming it gives (the test above ties the latter to torchvision).
+TEST(Transforms, EvalTransformDecodingOnlyTheCropMatchesDecodingTheWholeImage) {
+  MLTK_REQUIRE_HYMENOPTERA();
+  const data::EvalTransform transform(pipeline::eval_transform_options(config::default_config()));
+  int compared = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(testkit::hymenoptera_dir() + "/val")) {
+    if (entry.path().extension() != ".jpg") continue;
+    const auto bytes = file_bytes(entry.path().string());
+    torch::Tensor region = torch::empty({3, 224, 224});
+    Random rng(0);
+    ASSERT_EQ(transform.decode_and_transform(bytes, rng, region), "") << entry.path();
+    const auto decoded = data::decode_image(bytes);
+    ASSERT_TRUE(decoded.ok()) << entry.path() << ": " << decoded.error;
+    EXPECT_TRUE(torch::equal(region, transform(decoded.rgb, rng))) << entry.path();
+    ++compared;
+  }
+  EXPECT_GT(compared, 100);
+}
 
 // torchvision's resized_crop of `box` of `image` (PIL decode in full, crop, bilinear resize).
 cv::Mat pil_resized_crop(const std::string& image, const data::CropBox& box, int size) {
@@ -159,6 +181,33 @@ TEST(Transforms, TrainTransformDrawsTheSameCropsWhenDecodingOnlyTheCrop) {
       EXPECT_EQ(whole.engine(), cropped.engine()) << "different number of draws";
     }
   }
+}
+
+// A window of a resize is the same pixels as that part of the whole resized image: shrinking,
+// enlarging, one axis unchanged, windows at the edges and in the middle.
+TEST(Transforms, WindowedResizeEqualsCroppingTheWholeResize) {
+  cv::Mat image(97, 131, CV_8UC3);
+  cv::randu(image, 0, 256);
+  struct Case {
+    cv::Size output;
+    cv::Rect window;
+  };
+  const Case cases[] = {{{64, 50}, {0, 0, 64, 50}},    {{64, 50}, {7, 3, 20, 41}},   {{64, 50}, {44, 30, 20, 20}},
+                        {{300, 211}, {0, 0, 9, 9}},     {{300, 211}, {150, 100, 150, 111}},
+                        {{131, 40}, {10, 5, 100, 30}},  {{60, 97}, {3, 0, 50, 97}},  {{131, 97}, {1, 2, 3, 4}}};
+  for (const Case& c : cases) {
+    const data::WindowedResize resize(image.size(), c.output, c.window);
+    const cv::Rect& source = resize.source();
+    ASSERT_TRUE((source & cv::Rect(0, 0, image.cols, image.rows)) == source);
+    const cv::Mat window = resize(image(source));
+    const cv::Mat whole = data::resize_bilinear_antialiased(image, c.output.width, c.output.height);
+    ASSERT_EQ(window.size(), c.window.size());
+    EXPECT_EQ(cv::norm(window, whole(c.window), cv::NORM_INF), 0) << c.output << " " << c.window;
+  }
+  // The source region is what the window reads: a window in the middle of a shrink reads less.
+  EXPECT_LT(data::WindowedResize(image.size(), {64, 50}, {7, 3, 20, 41}).source().width, image.cols);
+  EXPECT_THROW(data::WindowedResize(image.size(), {64, 50}, {50, 0, 20, 10}), std::invalid_argument);
+  EXPECT_THROW(data::WindowedResize(image.size(), {64, 50}, {0, 0, 10, 10})(image), std::invalid_argument);
 }
 
 TEST(Transforms, CenterCropRoundsLikeTorchvision) {

@@ -10,13 +10,6 @@ namespace {
 // PIL's fixed-point weights carry 32 - 8 - 2 fractional bits (PRECISION_BITS in Resample.c).
 constexpr int kWeightBits = 22;
 
-// For each output position along one axis: the first source index and its fixed-point weights.
-struct ResampleTaps {
-  int stride = 0;  // weights per output position (unused ones are 0)
-  std::vector<int> first, count;
-  std::vector<int32_t> weights;
-};
-
 // PIL's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter, with the
 // same floating-point operations so that the rounded weights come out identical.
 ResampleTaps bilinear_taps(int in_size, int out_size) {
@@ -53,10 +46,11 @@ ResampleTaps bilinear_taps(int in_size, int out_size) {
 
 uchar clip_fixed_point(int32_t sum) { return static_cast<uchar>(std::clamp(sum >> kWeightBits, 0, 255)); }
 
-// Resamples rows [first_row, first_row + out.rows) of `in` along x into `out`.
-void resample_horizontally(const cv::Mat& in, int first_row, const ResampleTaps& taps, cv::Mat& out) {
+// Resamples `in` along x into `out` (as many rows); taps' source columns are relative to `in`'s
+// first column.
+void resample_horizontally(const cv::Mat& in, const ResampleTaps& taps, cv::Mat& out) {
   for (int y = 0; y < out.rows; ++y) {
-    const uchar* src = in.ptr<uchar>(first_row + y);
+    const uchar* src = in.ptr<uchar>(y);
     uchar* dst = out.ptr<uchar>(y);
     for (int x = 0; x < out.cols; ++x) {
       const int32_t* weights = &taps.weights[static_cast<size_t>(x) * taps.stride];
@@ -142,40 +136,80 @@ torch::Tensor adjust_hue(const torch::Tensor& chw, double hue_factor) {
 
 }  // namespace
 
-cv::Mat resize_bilinear_antialiased(const cv::Mat& rgb, int width, int height) {
-  CV_Assert(rgb.type() == CV_8UC3);
-  // As PIL: horizontal pass first, over only the rows the vertical pass reads.
-  ResampleTaps vertical = bilinear_taps(rgb.rows, height);
-  const int first_row = vertical.first.front();
-  const int end_row = vertical.first.back() + vertical.count.back();
-  cv::Mat horizontal = rgb.rowRange(first_row, end_row);
-  if (width != rgb.cols) {
-    cv::Mat resampled(end_row - first_row, width, CV_8UC3);
-    resample_horizontally(rgb, first_row, bilinear_taps(rgb.cols, width), resampled);
+WindowedResize::WindowedResize(cv::Size input, cv::Size output, cv::Rect window) : window_(window) {
+  if (window.x < 0 || window.y < 0 || window.width <= 0 || window.height <= 0 || window.x + window.width > output.width ||
+      window.y + window.height > output.height)
+    throw std::invalid_argument("resize window outside the " + std::to_string(output.width) + "x" +
+                                std::to_string(output.height) + " output");
+  // As PIL, an axis whose size does not change is not resampled (copied, not filtered).
+  resample_columns_ = input.width != output.width;
+  resample_rows_ = input.height != output.height;
+  // Taps depend only on the sizes and the output position, so the window's taps are the full
+  // resize's taps for those positions: the pixels come out identical.
+  const auto restrict = [](ResampleTaps taps, int first, int count, int& source_begin, int& source_end) {
+    source_begin = taps.first[first];
+    source_end = taps.first[first + count - 1] + taps.count[first + count - 1];
+    taps.first.erase(taps.first.begin(), taps.first.begin() + first);
+    taps.first.resize(count);
+    taps.count.erase(taps.count.begin(), taps.count.begin() + first);
+    taps.count.resize(count);
+    taps.weights.erase(taps.weights.begin(), taps.weights.begin() + static_cast<std::ptrdiff_t>(first) * taps.stride);
+    taps.weights.resize(static_cast<size_t>(count) * taps.stride);
+    for (int& index : taps.first) index -= source_begin;
+    return taps;
+  };
+  int left = window.x, right = window.x + window.width, top = window.y, bottom = window.y + window.height;
+  if (resample_columns_) columns_ = restrict(bilinear_taps(input.width, output.width), window.x, window.width, left, right);
+  if (resample_rows_) rows_ = restrict(bilinear_taps(input.height, output.height), window.y, window.height, top, bottom);
+  source_ = cv::Rect(left, top, right - left, bottom - top);
+}
+
+cv::Mat WindowedResize::operator()(const cv::Mat& source) const {
+  CV_Assert(source.type() == CV_8UC3);
+  if (source.size() != source_.size())
+    throw std::invalid_argument("WindowedResize: expected the " + std::to_string(source_.width) + "x" +
+                                std::to_string(source_.height) + " source region, got " + std::to_string(source.cols) +
+                                "x" + std::to_string(source.rows));
+  // As PIL: the horizontal pass first, over only the rows the vertical pass reads.
+  cv::Mat horizontal = source;
+  if (resample_columns_) {
+    cv::Mat resampled(source.rows, window_.width, CV_8UC3);
+    resample_horizontally(source, columns_, resampled);
     horizontal = resampled;
   }
-  if (height == rgb.rows) return width == rgb.cols ? rgb.clone() : horizontal;
-  for (int& first : vertical.first) first -= first_row;
-  cv::Mat out(height, width, CV_8UC3);
-  resample_vertically(horizontal, vertical, out);
+  if (!resample_rows_) return resample_columns_ ? horizontal : source.clone();
+  cv::Mat out(window_.height, window_.width, CV_8UC3);
+  resample_vertically(horizontal, rows_, out);
   return out;
 }
 
-cv::Mat resize_shorter_side(const cv::Mat& rgb, int size) {
-  // torchvision truncates the longer side: int(size * long / short).
-  const bool portrait = rgb.cols <= rgb.rows;
-  const int short_side = portrait ? rgb.cols : rgb.rows, long_side = portrait ? rgb.rows : rgb.cols;
-  const int new_long = static_cast<int>(static_cast<int64_t>(size) * long_side / short_side);
-  return portrait ? resize_bilinear_antialiased(rgb, size, new_long) : resize_bilinear_antialiased(rgb, new_long, size);
+cv::Mat resize_bilinear_antialiased(const cv::Mat& rgb, int width, int height) {
+  const WindowedResize resize(rgb.size(), cv::Size(width, height), cv::Rect(0, 0, width, height));
+  return resize(rgb(resize.source()));
 }
 
-cv::Mat center_crop(const cv::Mat& rgb, int size) {
-  if (rgb.cols < size || rgb.rows < size)
-    throw std::invalid_argument("center_crop: image " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) +
-                                " is smaller than the crop " + std::to_string(size));
-  const int top = round_half_even((rgb.rows - size) / 2.0), left = round_half_even((rgb.cols - size) / 2.0);
-  return rgb(cv::Rect(left, top, size, size)).clone();
+cv::Size shorter_side_resized(cv::Size input, int size) {
+  // torchvision truncates the longer side: int(size * long / short).
+  const bool portrait = input.width <= input.height;
+  const int short_side = portrait ? input.width : input.height, long_side = portrait ? input.height : input.width;
+  const int new_long = static_cast<int>(static_cast<int64_t>(size) * long_side / short_side);
+  return portrait ? cv::Size(size, new_long) : cv::Size(new_long, size);
 }
+
+cv::Mat resize_shorter_side(const cv::Mat& rgb, int size) {
+  const cv::Size resized = shorter_side_resized(rgb.size(), size);
+  return resize_bilinear_antialiased(rgb, resized.width, resized.height);
+}
+
+cv::Rect center_crop_box(cv::Size image, int size) {
+  if (image.width < size || image.height < size)
+    throw std::invalid_argument("center_crop: image " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                                " is smaller than the crop " + std::to_string(size));
+  const int top = round_half_even((image.height - size) / 2.0), left = round_half_even((image.width - size) / 2.0);
+  return {left, top, size, size};
+}
+
+cv::Mat center_crop(const cv::Mat& rgb, int size) { return rgb(center_crop_box(rgb.size(), size)).clone(); }
 
 CropBox random_resized_crop_params(int height, int width, const std::array<double, 2>& scale,
                                    const std::array<double, 2>& ratio, Random& rng) {
@@ -333,9 +367,24 @@ int TrainTransform::min_input_short_side() const {
 
 EvalTransform::EvalTransform(const EvalTransformOptions& options) : options_(options) {}
 
+WindowedResize EvalTransform::resize_and_crop(cv::Size image) const {
+  const cv::Size resized = shorter_side_resized(image, options_.resize);
+  return WindowedResize(image, resized, center_crop_box(resized, options_.size));
+}
+
 torch::Tensor EvalTransform::operator()(const cv::Mat& rgb, Random&) const {
-  return to_normalized_tensor(center_crop(resize_shorter_side(rgb, options_.resize), options_.size), options_.mean,
-                              options_.std);
+  const WindowedResize resize = resize_and_crop(rgb.size());
+  return to_normalized_tensor(resize(rgb(resize.source())), options_.mean, options_.std);
+}
+
+std::string EvalTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const {
+  const auto full_size = jpeg_size(file);
+  if (!full_size) return ImageTransform::decode_and_transform(file, rng, out);
+  const WindowedResize resize = resize_and_crop(cv::Size(full_size->width, full_size->height));
+  const DecodedImage region = decode_jpeg_region(file, 1, resize.source());
+  if (!region.ok()) return ImageTransform::decode_and_transform(file, rng, out);
+  write_normalized(resize(region.rgb), options_.mean, options_.std, out);
+  return "";
 }
 
 }  // namespace mltk::data

@@ -30,13 +30,42 @@ class ImageTransform {
   virtual int min_input_short_side() const { return 0; }
 };
 
+// For each output position along one axis of a resize: the first source index and its fixed-point
+// weights.
+struct ResampleTaps {
+  int stride = 0;  // weights per output position (unused ones are 0)
+  std::vector<int> first, count;
+  std::vector<int32_t> weights;
+};
+
+// The part `window` of an `input`-sized image resized to `output` by resize_bilinear_antialiased,
+// computed from only the source pixels it depends on (`source()`) and pixel for pixel the same as
+// cropping the whole resized image. A centre crop after a resize thus reads and resamples less, and
+// a JPEG decoder can stop at the source region.
+class WindowedResize {
+ public:
+  WindowedResize(cv::Size input, cv::Size output, cv::Rect window);
+  // The region of the input that the window's pixels are computed from.
+  const cv::Rect& source() const { return source_; }
+  // The window's pixels from the input's source() region (RGB uint8).
+  cv::Mat operator()(const cv::Mat& source) const;
+
+ private:
+  cv::Rect window_, source_;
+  bool resample_columns_ = false, resample_rows_ = false;
+  ResampleTaps columns_, rows_;
+};
+
 // PIL's bilinear resize, which torchvision uses on PIL images: a triangle filter widened to cover
 // every source pixel when shrinking (antialiased), weights and rounding as PIL computes them.
 cv::Mat resize_bilinear_antialiased(const cv::Mat& rgb, int width, int height);
-// torchvision Resize(size) on a PIL image: the shorter side becomes `size`, the longer keeps the
-// aspect ratio, resampled by resize_bilinear_antialiased.
+// The size torchvision's Resize(size) gives an image: the shorter side becomes `size`, the longer
+// keeps the aspect ratio (truncated).
+cv::Size shorter_side_resized(cv::Size input, int size);
+// torchvision Resize(size) on a PIL image, resampled by resize_bilinear_antialiased.
 cv::Mat resize_shorter_side(const cv::Mat& rgb, int size);
-// torchvision CenterCrop(size) (the image must be at least size x size).
+// torchvision CenterCrop(size)'s box in an image of that size (which must be at least size x size).
+cv::Rect center_crop_box(cv::Size image, int size);
 cv::Mat center_crop(const cv::Mat& rgb, int size);
 
 struct CropBox {
@@ -103,15 +132,21 @@ struct EvalTransformOptions {
 };
 
 // Resize(resize) + CenterCrop(size) + ToTensor + Normalize, pixel for pixel as torchvision computes
-// them on PIL images. Images are decoded at full size: libjpeg's reduced-scale decoding would blur
+// them on PIL images. Images are decoded at full scale: libjpeg's reduced-scale decoding would blur
 // differently from PIL's resize of the full image.
 class EvalTransform : public ImageTransform {
  public:
   explicit EvalTransform(const EvalTransformOptions& options);
   torch::Tensor operator()(const cv::Mat& rgb, Random& rng) const override;
   int output_size() const override { return options_.size; }
+  // JPEGs: decodes only the rows and columns the centre crop's pixels depend on and resamples only
+  // the crop. Other files, and JPEGs libjpeg rejects, go through OpenCV.
+  std::string decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const override;
 
  private:
+  // The resize of an image of size `image` restricted to the centre crop.
+  WindowedResize resize_and_crop(cv::Size image) const;
+
   EvalTransformOptions options_;
 };
 
