@@ -4,6 +4,7 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <malloc.h>
 
 #include <climits>
 #include <cstdlib>
@@ -25,7 +26,14 @@ bool is_reference_blas(const std::string& library_path) {
   return library_path.find("libblas") != std::string::npos;
 }
 
+void keep_freed_tensor_memory() {
+  constexpr int kMmapThreshold = 32 << 20, kTrimThreshold = 64 << 20;
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+}
+
 void configure_torch_runtime(std::optional<int> threads) {
+  keep_freed_tensor_memory();
   int count = static_cast<int>(std::thread::hardware_concurrency());
   if (const char* env = std::getenv("OMP_NUM_THREADS"); env && std::atoi(env) > 0) count = std::atoi(env);
   if (threads && *threads > 0) count = *threads;
