@@ -1,5 +1,6 @@
 // Transforms: the evaluation pipeline and the train crop decoding against torchvision, and the
 // random train transforms' sampling statistics.
+#include "mltk/benchmark/process_memory.h"
 #include "mltk/common/subprocess.h"
 #include "mltk/data/image_io.h"
 #include "mltk/data/transforms.h"
@@ -208,6 +209,21 @@ TEST(Transforms, WindowedResizeEqualsCroppingTheWholeResize) {
   EXPECT_LT(data::WindowedResize(image.size(), {64, 50}, {7, 3, 20, 41}).source().width, image.cols);
   EXPECT_THROW(data::WindowedResize(image.size(), {64, 50}, {50, 0, 20, 10}), std::invalid_argument);
   EXPECT_THROW(data::WindowedResize(image.size(), {64, 50}, {0, 0, 10, 10})(image), std::invalid_argument);
+  EXPECT_THROW(data::WindowedResize({0, 5}, {64, 50}, {0, 0, 10, 10}), std::invalid_argument);
+}
+
+// A one-pixel strip's resize to a 256 shorter side would be 1,024,000 x 256 pixels (786 MB); the
+// centre crop's window is all that is computed.
+TEST(Transforms, EvalTransformOfAnExtremeAspectRatioComputesOnlyTheCrop) {
+  const cv::Mat strip(1, 4000, CV_8UC3, cv::Scalar(10, 200, 30));
+  const data::EvalTransform transform(pipeline::eval_transform_options(config::default_config()));
+  Random rng(0);
+  const benchmark::ResidentGrowth growth;
+  const torch::Tensor out = transform(strip, rng);
+  if (const auto bytes = growth.peak_bytes()) EXPECT_LT(*bytes, 64 << 20);
+  ASSERT_EQ(out.sizes(), (torch::IntArrayRef{3, 224, 224}));
+  // A uniform image stays uniform: each channel is one normalised value.
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(out[c].max().item<float>(), out[c].min().item<float>());
 }
 
 TEST(Transforms, CenterCropRoundsLikeTorchvision) {

@@ -11,20 +11,21 @@ namespace {
 constexpr int kWeightBits = 22;
 
 // PIL's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter, with the
-// same floating-point operations so that the rounded weights come out identical.
-ResampleTaps bilinear_taps(int in_size, int out_size) {
+// same floating-point operations so that the rounded weights come out identical. Only for output
+// positions [first_output, first_output + outputs): a window of a huge resize costs its own size.
+ResampleTaps bilinear_taps(int in_size, int out_size, int first_output, int outputs) {
   const double scale = static_cast<double>(in_size) / out_size;
   const double filter_scale = std::max(scale, 1.0);
   const double support = filter_scale;  // the triangle's support is 1, widened when shrinking
   const double inverse_filter_scale = 1.0 / filter_scale;
   ResampleTaps taps;
   taps.stride = static_cast<int>(std::ceil(support)) * 2 + 1;
-  taps.first.resize(out_size);
-  taps.count.resize(out_size);
-  taps.weights.assign(static_cast<size_t>(out_size) * taps.stride, 0);
+  taps.first.resize(outputs);
+  taps.count.resize(outputs);
+  taps.weights.assign(static_cast<size_t>(outputs) * taps.stride, 0);
   std::vector<double> raw(taps.stride);
-  for (int i = 0; i < out_size; ++i) {
-    const double centre = (i + 0.5) * scale;
+  for (int position = 0; position < outputs; ++position) {
+    const double centre = (first_output + position + 0.5) * scale;
     const int first = std::max(static_cast<int>(centre - support + 0.5), 0);
     const int count = std::min(static_cast<int>(centre + support + 0.5), in_size) - first;
     double total = 0;
@@ -33,13 +34,13 @@ ResampleTaps bilinear_taps(int in_size, int out_size) {
       raw[k] = x < 1.0 ? 1.0 - x : 0.0;
       total += raw[k];
     }
-    int32_t* weights = &taps.weights[static_cast<size_t>(i) * taps.stride];
+    int32_t* weights = &taps.weights[static_cast<size_t>(position) * taps.stride];
     for (int k = 0; k < count; ++k) {
       const double normalized = total != 0.0 ? raw[k] / total : raw[k];
       weights[k] = static_cast<int32_t>(normalized * (1 << kWeightBits) + (normalized < 0 ? -0.5 : 0.5));
     }
-    taps.first[i] = first;
-    taps.count[i] = count;
+    taps.first[position] = first;
+    taps.count[position] = count;
   }
   return taps;
 }
@@ -137,6 +138,7 @@ torch::Tensor adjust_hue(const torch::Tensor& chw, double hue_factor) {
 }  // namespace
 
 WindowedResize::WindowedResize(cv::Size input, cv::Size output, cv::Rect window) : window_(window) {
+  if (input.width <= 0 || input.height <= 0) throw std::invalid_argument("resize of an empty image");
   if (window.x < 0 || window.y < 0 || window.width <= 0 || window.height <= 0 || window.x + window.width > output.width ||
       window.y + window.height > output.height)
     throw std::invalid_argument("resize window outside the " + std::to_string(output.width) + "x" +
@@ -146,21 +148,16 @@ WindowedResize::WindowedResize(cv::Size input, cv::Size output, cv::Rect window)
   resample_rows_ = input.height != output.height;
   // Taps depend only on the sizes and the output position, so the window's taps are the full
   // resize's taps for those positions: the pixels come out identical.
-  const auto restrict = [](ResampleTaps taps, int first, int count, int& source_begin, int& source_end) {
-    source_begin = taps.first[first];
-    source_end = taps.first[first + count - 1] + taps.count[first + count - 1];
-    taps.first.erase(taps.first.begin(), taps.first.begin() + first);
-    taps.first.resize(count);
-    taps.count.erase(taps.count.begin(), taps.count.begin() + first);
-    taps.count.resize(count);
-    taps.weights.erase(taps.weights.begin(), taps.weights.begin() + static_cast<std::ptrdiff_t>(first) * taps.stride);
-    taps.weights.resize(static_cast<size_t>(count) * taps.stride);
+  const auto window_taps = [](int in_size, int out_size, int first, int count, int& source_begin, int& source_end) {
+    ResampleTaps taps = bilinear_taps(in_size, out_size, first, count);
+    source_begin = taps.first.front();
+    source_end = taps.first.back() + taps.count.back();
     for (int& index : taps.first) index -= source_begin;
     return taps;
   };
   int left = window.x, right = window.x + window.width, top = window.y, bottom = window.y + window.height;
-  if (resample_columns_) columns_ = restrict(bilinear_taps(input.width, output.width), window.x, window.width, left, right);
-  if (resample_rows_) rows_ = restrict(bilinear_taps(input.height, output.height), window.y, window.height, top, bottom);
+  if (resample_columns_) columns_ = window_taps(input.width, output.width, window.x, window.width, left, right);
+  if (resample_rows_) rows_ = window_taps(input.height, output.height, window.y, window.height, top, bottom);
   source_ = cv::Rect(left, top, right - left, bottom - top);
 }
 
