@@ -64,7 +64,8 @@ torch::Tensor hymenoptera_pixels(int count) {
   for (const auto& entry : fs::directory_iterator(testkit::hymenoptera_dir() + "/val/bees")) {
     const auto decoded = data::decode_image(entry.path().string());
     if (!decoded.ok()) continue;
-    const cv::Mat crop = data::center_crop(data::resize_shorter_side(decoded.rgb, 73), kInputSize);
+    const auto resize = data::resize_then_center_crop(decoded.rgb.size(), 73, kInputSize);
+    const cv::Mat crop = resize(decoded.rgb(resize.source()));
     crops.push_back(torch::from_blob(const_cast<uchar*>(crop.data), {kInputSize, kInputSize, 3}, torch::kUInt8).clone());
     if (static_cast<int>(crops.size()) == count) break;
   }

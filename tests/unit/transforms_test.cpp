@@ -231,15 +231,14 @@ TEST(Transforms, CenterCropRoundsLikeTorchvision) {
   for (int y = 0; y < 5; ++y)
     for (int x = 0; x < 8; ++x) image.at<cv::Vec3b>(y, x) = {static_cast<uchar>(x), static_cast<uchar>(y), 0};
   // torchvision: top = round((5 - 2) / 2) = round(1.5) = 2, left = round((8 - 2) / 2) = 3.
-  const cv::Mat crop = data::center_crop(image, 2);
+  const cv::Mat crop = image(data::center_crop_box(image.size(), 2));
   EXPECT_EQ(crop.at<cv::Vec3b>(0, 0), cv::Vec3b(3, 2, 0));
 }
 
 TEST(Transforms, ResizeKeepsAspectRatioAndTruncatesLikeTorchvision) {
-  const cv::Mat image(375, 500, CV_8UC3, cv::Scalar(10, 20, 30));
-  const cv::Mat resized = data::resize_shorter_side(image, 256);
-  EXPECT_EQ(resized.rows, 256);
-  EXPECT_EQ(resized.cols, 341);  // int(256 * 500 / 375) = int(341.33)
+  const cv::Size resized = data::shorter_side_resized(cv::Size(500, 375), 256);
+  EXPECT_EQ(resized.height, 256);
+  EXPECT_EQ(resized.width, 341);  // int(256 * 500 / 375) = int(341.33)
 }
 
 TEST(Transforms, RandomResizedCropSamplesWithinScaleAndRatio) {

@@ -193,11 +193,6 @@ cv::Size shorter_side_resized(cv::Size input, int size) {
   return portrait ? cv::Size(size, new_long) : cv::Size(new_long, size);
 }
 
-cv::Mat resize_shorter_side(const cv::Mat& rgb, int size) {
-  const cv::Size resized = shorter_side_resized(rgb.size(), size);
-  return resize_bilinear_antialiased(rgb, resized.width, resized.height);
-}
-
 cv::Rect center_crop_box(cv::Size image, int size) {
   if (image.width < size || image.height < size)
     throw std::invalid_argument("center_crop: image " + std::to_string(image.width) + "x" + std::to_string(image.height) +
@@ -206,7 +201,10 @@ cv::Rect center_crop_box(cv::Size image, int size) {
   return {left, top, size, size};
 }
 
-cv::Mat center_crop(const cv::Mat& rgb, int size) { return rgb(center_crop_box(rgb.size(), size)).clone(); }
+WindowedResize resize_then_center_crop(cv::Size image, int resize, int size) {
+  const cv::Size resized = shorter_side_resized(image, resize);
+  return WindowedResize(image, resized, center_crop_box(resized, size));
+}
 
 CropBox random_resized_crop_params(int height, int width, const std::array<double, 2>& scale,
                                    const std::array<double, 2>& ratio, Random& rng) {
@@ -364,20 +362,16 @@ int TrainTransform::min_input_short_side() const {
 
 EvalTransform::EvalTransform(const EvalTransformOptions& options) : options_(options) {}
 
-WindowedResize EvalTransform::resize_and_crop(cv::Size image) const {
-  const cv::Size resized = shorter_side_resized(image, options_.resize);
-  return WindowedResize(image, resized, center_crop_box(resized, options_.size));
-}
-
 torch::Tensor EvalTransform::operator()(const cv::Mat& rgb, Random&) const {
-  const WindowedResize resize = resize_and_crop(rgb.size());
+  const WindowedResize resize = resize_then_center_crop(rgb.size(), options_.resize, options_.size);
   return to_normalized_tensor(resize(rgb(resize.source())), options_.mean, options_.std);
 }
 
 std::string EvalTransform::decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const {
   const auto full_size = jpeg_size(file);
   if (!full_size) return ImageTransform::decode_and_transform(file, rng, out);
-  const WindowedResize resize = resize_and_crop(cv::Size(full_size->width, full_size->height));
+  const WindowedResize resize =
+      resize_then_center_crop(cv::Size(full_size->width, full_size->height), options_.resize, options_.size);
   const DecodedImage region = decode_jpeg_region(file, 1, resize.source());
   if (!region.ok()) return ImageTransform::decode_and_transform(file, rng, out);
   write_normalized(resize(region.rgb), options_.mean, options_.std, out);

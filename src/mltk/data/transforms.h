@@ -62,11 +62,11 @@ cv::Mat resize_bilinear_antialiased(const cv::Mat& rgb, int width, int height);
 // The size torchvision's Resize(size) gives an image: the shorter side becomes `size`, the longer
 // keeps the aspect ratio (truncated).
 cv::Size shorter_side_resized(cv::Size input, int size);
-// torchvision Resize(size) on a PIL image, resampled by resize_bilinear_antialiased.
-cv::Mat resize_shorter_side(const cv::Mat& rgb, int size);
 // torchvision CenterCrop(size)'s box in an image of that size (which must be at least size x size).
 cv::Rect center_crop_box(cv::Size image, int size);
-cv::Mat center_crop(const cv::Mat& rgb, int size);
+// torchvision Resize(resize) then CenterCrop(size) of an image of size `image`, as the window of the
+// resize that the crop keeps.
+WindowedResize resize_then_center_crop(cv::Size image, int resize, int size);
 
 struct CropBox {
   int top = 0, left = 0, height = 0, width = 0;
@@ -144,9 +144,6 @@ class EvalTransform : public ImageTransform {
   std::string decode_and_transform(const std::vector<uchar>& file, Random& rng, torch::Tensor& out) const override;
 
  private:
-  // The resize of an image of size `image` restricted to the centre crop.
-  WindowedResize resize_and_crop(cv::Size image) const;
-
   EvalTransformOptions options_;
 };
 
