@@ -1,6 +1,7 @@
 // Eval-mode forward latency of zoo architectures, batch 1, for bench/zoo_latency.py.
 // Usage: mltk_zoo_latency THREADS RUNS ARCH[:WEIGHTS[:INPUT]]...   (one JSON object per architecture)
-//        mltk_zoo_latency THREADS stdin ARCH[:WEIGHTS[:INPUT]]     (after "ready", each line N on stdin
+//        mltk_zoo_latency THREADS stdin ARCH[:WEIGHTS[:INPUT]]     (after "ready KERNELS", KERNELS being
+//                                                                   OpenBLAS's kernel set, each line N on stdin
 //                                                                   runs N passes and prints their ms)
 // The stdin form lets the caller interleave short bursts of ours with short bursts of its own, so
 // that a machine whose speed drifts (a shared host) slows both sides alike.
@@ -9,6 +10,7 @@
 // differ in speed for reasons of value alone (denormal activations). INPUT is a file holding a dict
 // {"input": tensor}; without it the input is torch::randn with seed 0.
 #include "mltk/checkpoint/checkpoint.h"
+#include "mltk/common/openblas_kernel.h"
 #include "mltk/common/torch_runtime.h"
 #include "mltk/models/zoo.h"
 #include "mltk/pipeline/model_builder.h"
@@ -60,7 +62,7 @@ int main(int argc, char** argv) {
       const auto input = parts.size() > 2 ? input_from(parts[2]) : torch::randn({1, 3, 224, 224});
       for (int warmup = 0; warmup < 3; ++warmup) model->forward(input);
       if (from_stdin) {
-        std::cout << "ready" << std::endl;
+        std::cout << "ready " << mltk::openblas_core_name() << std::endl;
         for (int burst; std::cin >> burst;) {
           std::cout << "[";
           for (int run = 0; run < burst; ++run) {

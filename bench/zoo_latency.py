@@ -11,9 +11,16 @@ torch.save and our binary loads that state dict, since random weights of each si
 the two differ in speed for reasons of value alone (denormal activations). The two sides run in
 alternating bursts of RUNS passes, so that drift in the machine's speed (a shared host) hits both
 alike.
+
+Matrix products (Linear layers, attention) run on OpenBLAS on both sides; the last line names the
+kernel set each side's OpenBLAS runs. Our programs choose it from the CPU's instruction sets where
+OpenBLAS does not recognise the CPU (mltk/common/openblas_kernel.h); Python keeps OpenBLAS's own
+choice unless OPENBLAS_CORETYPE is set, which this script passes on to both sides (set it to compare
+the two on the same kernels).
 Run after scripts/setup.sh (needs build/bin/mltk_zoo_latency).
 """
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -33,6 +40,19 @@ BASE = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "efficient
         "vit_b_32", "vit_l_16", "convnext_tiny", "convnext_small", "convnext_base"]
 
 
+OPENBLAS_KERNELS = {}
+
+
+def python_openblas_kernels():
+    """The kernel set of the OpenBLAS this Python's torch loaded (its openblas_get_corename())."""
+    try:
+        blas = ctypes.CDLL("libopenblas.so.0", mode=os.RTLD_NOLOAD)
+    except OSError:
+        return "not OpenBLAS"
+    blas.openblas_get_corename.restype = ctypes.c_char_p
+    return blas.openblas_get_corename().decode()
+
+
 def python_times(model, x, runs):
     times = []
     with torch.no_grad():
@@ -49,8 +69,10 @@ def interleaved_medians(arch, model, x, weights, inputs, threads, runs, rounds):
     ours = subprocess.Popen([binary, str(threads), "stdin", "%s:%s:%s" % (arch, weights, inputs)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        if ours.stdout.readline().strip() != "ready":
+        ready = ours.stdout.readline().split()
+        if not ready or ready[0] != "ready":
             raise RuntimeError("mltk_zoo_latency did not start for " + arch)
+        OPENBLAS_KERNELS["ours"] = ready[1] if len(ready) > 1 else "not OpenBLAS"
         python_times(model, x, 3)
         ours_ms, python_ms = [], []
         for _ in range(rounds):
@@ -91,6 +113,8 @@ def main():
             slower.append(arch)
         print("| %s | %.1f | %.1f | %.2f | %.2f |" % (arch, ours[0], python[0], ratio, fastest_ratio), flush=True)
     shutil.rmtree(work)
+    print("\nOpenBLAS kernels (matrix products): ours %s, Python %s" %
+          (OPENBLAS_KERNELS.get("ours", "?"), python_openblas_kernels()))
     print("\nslower than Python (medians): %s" % (", ".join(slower) if slower else "none"))
 
 

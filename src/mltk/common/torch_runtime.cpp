@@ -1,6 +1,7 @@
 #include "mltk/common/torch_runtime.h"
 
 #include "mltk/common/logging.h"
+#include "mltk/common/openblas_kernel.h"
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
@@ -46,6 +47,9 @@ void configure_torch_runtime(std::optional<int> threads) {
                  "Install OpenBLAS: sudo apt-get install libopenblas0-openmp",
                  blas);
   }
+  if (const std::string core = openblas_core_name(); !core.empty())
+    log::debug("OpenBLAS runs its {} kernels{}", core,
+               openblas_kernels_switched_at_startup() ? ", chosen from the CPU's instruction sets in place of OpenBLAS's own choice" : "");
 }
 
 }  // namespace mltk

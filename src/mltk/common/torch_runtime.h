@@ -7,7 +7,8 @@ namespace mltk {
 // Sets LibTorch's intra-op thread count (it can default to 1): `threads` when given, else
 // OMP_NUM_THREADS when set, else every core. Keeps freed tensor memory in the process
 // (keep_freed_tensor_memory). Warns once when matrix products run on the reference BLAS, which
-// makes Linear and attention layers tens of times slower.
+// makes Linear and attention layers tens of times slower. Logs (debug) which OpenBLAS kernels run
+// (openblas_kernel.h).
 void configure_torch_runtime(std::optional<int> threads = std::nullopt);
 
 // glibc's malloc serves blocks above its mmap threshold (128 KiB, raised only as such blocks are

@@ -6,7 +6,8 @@
 
 namespace mltk::report {
 
-// (name, value) rows: mltk, LibTorch, OpenCV and compiler versions, LibTorch's thread count, the host.
+// (name, value) rows: mltk, LibTorch, OpenCV and compiler versions, LibTorch's thread count, the
+// OpenBLAS kernel set (when the BLAS is OpenBLAS), the host.
 std::vector<std::pair<std::string, std::string>> environment_facts();
 
 }  // namespace mltk::report
