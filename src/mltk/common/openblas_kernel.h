@@ -4,13 +4,13 @@
 // OpenBLAS, built for several CPUs at once as Debian builds it, picks its kernels from the
 // processor's family and model numbers. On a processor newer than the OpenBLAS release (Debian 12
 // ships 0.3.21) it falls back to its oldest x86-64 kernels (Prescott, SSE3), AVX-512 or not, and a
-// matrix product runs at a quarter of the speed the CPU is capable of, or less. So, before main() and before
-// anything has called BLAS, every program that links this file in (configure_torch_runtime uses it,
-// so every tool and every program calling that does) compares OpenBLAS's choice with
-// the kernel set the CPU's instruction sets call for and, where they differ, has OpenBLAS choose
-// again with that kernel set named in OPENBLAS_CORETYPE (its own setting), then removes the variable
-// so that child processes see the user's environment. An OPENBLAS_CORETYPE the user set is left
-// alone, as is a BLAS other than OpenBLAS.
+// matrix product runs at a quarter of the speed the CPU is capable of, or less. So, before main()
+// and before anything has called BLAS, every program that links this file in
+// (configure_torch_runtime uses it, so every tool and every program calling that does) compares
+// OpenBLAS's choice with the kernel set the CPU's instruction sets call for and, where they differ,
+// has OpenBLAS choose again with that kernel set named in OPENBLAS_CORETYPE (its own setting), then
+// removes the variable so that child processes see the user's environment. An OPENBLAS_CORETYPE the
+// user set is left alone, as is a BLAS other than OpenBLAS.
 #include <string>
 
 namespace mltk {
