@@ -11,12 +11,15 @@ programs choose their set from the CPU's instruction sets where OpenBLAS's own p
     /usr/bin/python3 bench/openblas_kernels.py [--threads 2] [--rows 197] [--runs 20]
 """
 import argparse
+import ctypes
 import os
 import subprocess
 import sys
 
 WORKER = r"""
-import ctypes, os, sys, time, torch
+import sys, time, torch
+sys.path.insert(0, sys.argv[4])
+from openblas_kernels import loaded_openblas_kernels
 torch.set_num_threads(int(sys.argv[1]))
 rows, runs = int(sys.argv[2]), int(sys.argv[3])
 a, b = torch.randn(rows, 768), torch.randn(768, 3072)
@@ -27,15 +30,24 @@ for _ in range(runs):
     start = time.perf_counter()
     a @ b
     best = min(best, time.perf_counter() - start)
-blas = ctypes.CDLL("libopenblas.so.0", mode=os.RTLD_NOLOAD)
-blas.openblas_get_corename.restype = ctypes.c_char_p
-print(blas.openblas_get_corename().decode(), 2 * rows * 768 * 3072 / best / 1e9)
+print(loaded_openblas_kernels(), 2 * rows * 768 * 3072 / best / 1e9)
 """
 
 # Newest first, with the CPU flags each needs as /proc/cpuinfo names them (SSE3 is "pni").
 KERNEL_SETS = [("Cooperlake", ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd", "avx512_bf16"]),
                ("SkylakeX", ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]),
                ("Haswell", ["avx2", "fma"]), ("Sandybridge", ["avx"]), ("Prescott", ["pni"])]
+
+
+def loaded_openblas_kernels():
+    """The kernel set of the OpenBLAS this process has loaded (its openblas_get_corename()), or
+    "not OpenBLAS"."""
+    try:
+        blas = ctypes.CDLL("libopenblas.so.0", mode=os.RTLD_NOLOAD)
+    except OSError:
+        return "not OpenBLAS"
+    blas.openblas_get_corename.restype = ctypes.c_char_p
+    return blas.openblas_get_corename().decode()
 
 
 def cpu_flags():
@@ -50,7 +62,8 @@ def run(coretype, args):
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
     if coretype:
         env["OPENBLAS_CORETYPE"] = coretype
-    out = subprocess.run([sys.executable, "-c", WORKER, str(args.threads), str(args.rows), str(args.runs)], env=env,
+    out = subprocess.run([sys.executable, "-c", WORKER, str(args.threads), str(args.rows), str(args.runs),
+                          os.path.dirname(os.path.abspath(__file__))], env=env,
                          capture_output=True, text=True, check=True).stdout.split()
     return out[0], float(out[1])
 

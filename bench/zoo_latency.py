@@ -20,7 +20,6 @@ the two on the same kernels).
 Run after scripts/setup.sh (needs build/bin/mltk_zoo_latency).
 """
 import argparse
-import ctypes
 import json
 import os
 import shutil
@@ -33,6 +32,8 @@ import time
 import torch
 import torchvision
 
+from openblas_kernels import loaded_openblas_kernels
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "efficientnet_b0", "efficientnet_b1",
         "efficientnet_b2", "efficientnet_b3", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "vgg11",
@@ -41,16 +42,6 @@ BASE = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "efficient
 
 
 OPENBLAS_KERNELS = {}
-
-
-def python_openblas_kernels():
-    """The kernel set of the OpenBLAS this Python's torch loaded (its openblas_get_corename())."""
-    try:
-        blas = ctypes.CDLL("libopenblas.so.0", mode=os.RTLD_NOLOAD)
-    except OSError:
-        return "not OpenBLAS"
-    blas.openblas_get_corename.restype = ctypes.c_char_p
-    return blas.openblas_get_corename().decode()
 
 
 def python_times(model, x, runs):
@@ -114,7 +105,7 @@ def main():
         print("| %s | %.1f | %.1f | %.2f | %.2f |" % (arch, ours[0], python[0], ratio, fastest_ratio), flush=True)
     shutil.rmtree(work)
     print("\nOpenBLAS kernels (matrix products): ours %s, Python %s" %
-          (OPENBLAS_KERNELS.get("ours", "?"), python_openblas_kernels()))
+          (OPENBLAS_KERNELS.get("ours", "?"), loaded_openblas_kernels()))
     print("\nslower than Python (medians): %s" % (", ".join(slower) if slower else "none"))
 
 

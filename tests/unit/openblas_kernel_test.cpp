@@ -1,7 +1,6 @@
 #include "mltk/common/openblas_kernel.h"
 
 #include <gtest/gtest.h>
-#include <strings.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -53,8 +52,6 @@ class OpenBlasKernelDeathTest : public testing::Test {
   std::optional<std::string> saved_;
 };
 
-bool same_name(const std::string& a, const std::string& b) { return strcasecmp(a.c_str(), b.c_str()) == 0; }
-
 TEST_F(OpenBlasKernelDeathTest, OpenBlasRunsTheKernelsChosenForThisCpu) {
   const std::string expected = mltk::openblas_coretype_for(mltk::this_cpu_features());
   if (expected.empty()) GTEST_SKIP() << "this CPU's kernels are left to OpenBLAS's own detection";
@@ -65,7 +62,7 @@ TEST_F(OpenBlasKernelDeathTest, OpenBlasRunsTheKernelsChosenForThisCpu) {
         std::fprintf(stderr, "OpenBLAS reports %s\n", core.c_str());
         // On a CPU that OpenBLAS does not know it had chosen Prescott; the variable through which it
         // chose again is gone for child processes.
-        std::exit(same_name(core, expected) && std::getenv(kCoretype) == nullptr ? 0 : 1);
+        std::exit(mltk::openblas_runs(expected.c_str()) && std::getenv(kCoretype) == nullptr ? 0 : 1);
       },
       testing::ExitedWithCode(0), "OpenBLAS reports");
 }
@@ -78,7 +75,7 @@ TEST_F(OpenBlasKernelDeathTest, AKernelSetTheUserChoseIsKept) {
         const std::string core = mltk::openblas_core_name();
         const char* variable = std::getenv(kCoretype);
         std::fprintf(stderr, "OpenBLAS reports %s\n", core.c_str());
-        std::exit(same_name(core, "Prescott") && !mltk::openblas_kernels_switched_at_startup() && variable &&
+        std::exit(mltk::openblas_runs("Prescott") && !mltk::openblas_kernels_switched_at_startup() && variable &&
                           std::string(variable) == "Prescott"
                       ? 0
                       : 1);

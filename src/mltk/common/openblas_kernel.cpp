@@ -13,15 +13,12 @@ constexpr const char* kCoretypeVariable = "OPENBLAS_CORETYPE";
 
 bool kernels_switched_at_startup = false;
 
-bool same_core(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
-
 // A program's own initialisers run after those of the shared libraries it loads (OpenBLAS has
 // chosen its kernels by then) and before main(), so before any matrix product.
 __attribute__((constructor)) void switch_to_the_cpus_openblas_kernels() {
   if (std::getenv(kCoretypeVariable) != nullptr) return;  // the user's choice, which OpenBLAS applied
   const char* wanted = openblas_coretype_for(this_cpu_features());
-  const std::string current = openblas_core_name();
-  if (*wanted == '\0' || current.empty() || same_core(current, wanted)) return;
+  if (*wanted == '\0' || openblas_core_name().empty() || openblas_runs(wanted)) return;
   // OpenBLAS's own start-up pair, exported by its multi-CPU builds: forget the kernel set, then
   // choose again, reading OPENBLAS_CORETYPE.
   using Step = void (*)();
@@ -31,7 +28,7 @@ __attribute__((constructor)) void switch_to_the_cpus_openblas_kernels() {
   forget();
   choose();
   unsetenv(kCoretypeVariable);
-  kernels_switched_at_startup = same_core(openblas_core_name(), wanted);
+  kernels_switched_at_startup = openblas_runs(wanted);
 }
 
 }  // namespace
@@ -65,6 +62,8 @@ std::string openblas_core_name() {
   const char* name = core_name ? core_name() : nullptr;
   return name ? name : "";
 }
+
+bool openblas_runs(const char* coretype) { return strcasecmp(openblas_core_name().c_str(), coretype) == 0; }
 
 bool openblas_kernels_switched_at_startup() { return kernels_switched_at_startup; }
 

@@ -33,6 +33,9 @@ const char* openblas_coretype_for(const CpuFeatures& cpu);
 // is not OpenBLAS.
 std::string openblas_core_name();
 
+// Whether the loaded OpenBLAS runs the kernel set `coretype` (OpenBLAS's names, in any case).
+bool openblas_runs(const char* coretype);
+
 // Whether this process had OpenBLAS switch to the kernel set chosen for the CPU at start-up (false
 // when OpenBLAS's own choice was that set, when the user set OPENBLAS_CORETYPE, and when the CPU is
 // left to OpenBLAS).

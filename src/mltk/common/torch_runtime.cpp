@@ -49,7 +49,9 @@ void configure_torch_runtime(std::optional<int> threads) {
   }
   if (const std::string core = openblas_core_name(); !core.empty())
     log::debug("OpenBLAS runs its {} kernels{}", core,
-               openblas_kernels_switched_at_startup() ? ", chosen from the CPU's instruction sets in place of OpenBLAS's own choice" : "");
+               openblas_kernels_switched_at_startup()
+                   ? ", chosen from the CPU's instruction sets in place of OpenBLAS's own choice"
+                   : "");
 }
 
 }  // namespace mltk
