@@ -32,7 +32,7 @@ class CNBlockImpl : public torch::nn::Module {
     block_ = register_module(
         "block",
         torch::nn::Sequential(
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(dim, dim, 7).padding(3).groups(dim)),
+            PackedConv2d(torch::nn::Conv2dOptions(dim, dim, 7).padding(3).groups(dim)),
             Permute(std::vector<int64_t>{0, 2, 3, 1}),
             torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(kLayerNormEps)),
             torch::nn::Linear(dim, 4 * dim), torch::nn::GELU(), torch::nn::Linear(4 * dim, dim),
@@ -67,7 +67,7 @@ class ConvNeXtImpl : public ClassifierImpl {
     // Stem: a patchify conv with bias followed by LayerNorm2d (Conv2dNormActivation with padding=0,
     // bias=True, no activation; the shared conv_norm_activation pads and drops the bias, hence inline).
     features->push_back(NestedSequential(
-        torch::nn::Conv2d(torch::nn::Conv2dOptions(3, stages.front().input_channels, 4).stride(4)),
+        PackedConv2d(torch::nn::Conv2dOptions(3, stages.front().input_channels, 4).stride(4)),
         LayerNorm2d(stages.front().input_channels, kLayerNormEps)));
 
     int64_t total_blocks = 0;
@@ -84,7 +84,7 @@ class ConvNeXtImpl : public ClassifierImpl {
       if (stage.out_channels)
         features->push_back(NestedSequential(
             LayerNorm2d(stage.input_channels, kLayerNormEps),
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(stage.input_channels, *stage.out_channels, 2).stride(2))));
+            PackedConv2d(torch::nn::Conv2dOptions(stage.input_channels, *stage.out_channels, 2).stride(2))));
     }
     features_ = register_module("features", features);
     avgpool_ = register_module("avgpool", torch::nn::AdaptiveAvgPool2d(1));

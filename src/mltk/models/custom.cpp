@@ -1,10 +1,10 @@
 // The two small architectures of model.type "custom", for quick experiments and tests.
 #include "mltk/models/families.h"
+#include "mltk/models/packed_conv2d.h"
 #include "mltk/models/zoo.h"
 
 #include <torch/nn/functional/dropout.h>
 #include <torch/nn/functional/pooling.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
 #include <stdexcept>
@@ -22,8 +22,8 @@ int64_t pooled_side(int64_t input_size, int pools, const std::string& name) {
   return side;
 }
 
-torch::nn::Conv2d same_conv(int64_t in, int64_t out, int64_t kernel) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2));
+PackedConv2d same_conv(int64_t in, int64_t out, int64_t kernel) {
+  return PackedConv2d(torch::nn::Conv2dOptions(in, out, kernel).padding(kernel / 2));
 }
 
 torch::Tensor relu_pool(const torch::Tensor& x) { return F::max_pool2d(torch::relu(x), F::MaxPool2dFuncOptions(2)); }
@@ -51,7 +51,7 @@ class SimpleCnnImpl : public ClassifierImpl {
 
  private:
   double dropout_;
-  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  PackedConv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
 };
 
@@ -72,7 +72,7 @@ class TinyNetImpl : public ClassifierImpl {
   }
 
  private:
-  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  PackedConv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::Linear fc_{nullptr};
 };
 

@@ -2,6 +2,7 @@
 // same named children (features.conv0, features.denseblock1.denselayer1.norm1, features.transition1.conv,
 // features.norm5, classifier) so that torchvision state dicts load key for key.
 #include "mltk/models/families.h"
+#include "mltk/models/packed_conv2d.h"
 #include "mltk/models/zoo.h"
 
 #include <torch/nn/functional/dropout.h>
@@ -10,7 +11,6 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
@@ -35,13 +35,13 @@ class DenseLayerImpl : public torch::nn::Module {
  public:
   DenseLayerImpl(int64_t num_input_features, int64_t growth_rate, int64_t bn_size, double drop_rate)
       : norm1_(register_module("norm1", torch::nn::BatchNorm2d(num_input_features))),
-        conv1_(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+        conv1_(register_module("conv1", PackedConv2d(torch::nn::Conv2dOptions(
                                                               num_input_features, bn_size * growth_rate, 1)
                                                               .bias(false)))),
         norm2_(register_module("norm2", torch::nn::BatchNorm2d(bn_size * growth_rate))),
         conv2_(register_module(
             "conv2",
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(bn_size * growth_rate, growth_rate, 3).padding(1).bias(false)))),
+            PackedConv2d(torch::nn::Conv2dOptions(bn_size * growth_rate, growth_rate, 3).padding(1).bias(false)))),
         drop_rate_(drop_rate) {}
 
   // `features` is the block input followed by the outputs of all previous layers of the block.
@@ -55,9 +55,9 @@ class DenseLayerImpl : public torch::nn::Module {
 
  private:
   torch::nn::BatchNorm2d norm1_;
-  torch::nn::Conv2d conv1_;
+  PackedConv2d conv1_;
   torch::nn::BatchNorm2d norm2_;
-  torch::nn::Conv2d conv2_;
+  PackedConv2d conv2_;
   double drop_rate_;
 };
 TORCH_MODULE(DenseLayer);
@@ -92,14 +92,14 @@ class TransitionImpl : public torch::nn::Module {
   TransitionImpl(int64_t num_input_features, int64_t num_output_features)
       : norm_(register_module("norm", torch::nn::BatchNorm2d(num_input_features))),
         conv_(register_module(
-            "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(num_input_features, num_output_features, 1).bias(false)))),
+            "conv", PackedConv2d(torch::nn::Conv2dOptions(num_input_features, num_output_features, 1).bias(false)))),
         pool_(register_module("pool", torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(2).stride(2)))) {}
 
   torch::Tensor forward(torch::Tensor x) { return pool_(conv_(norm_(x).relu_())); }
 
  private:
   torch::nn::BatchNorm2d norm_;
-  torch::nn::Conv2d conv_;
+  PackedConv2d conv_;
   torch::nn::AvgPool2d pool_;
 };
 TORCH_MODULE(Transition);
@@ -108,7 +108,7 @@ class DenseNetImpl : public ClassifierImpl {
  public:
   DenseNetImpl(const DenseNetConfig& config, int64_t num_classes, double drop_rate) {
     torch::nn::Sequential features;
-    features->push_back("conv0", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, config.num_init_features, 7)
+    features->push_back("conv0", PackedConv2d(torch::nn::Conv2dOptions(3, config.num_init_features, 7)
                                                        .stride(2)
                                                        .padding(3)
                                                        .bias(false)));

@@ -58,7 +58,7 @@ NestedSequential conv_norm_activation(int64_t in_channels, int64_t out_channels,
                                       const ConvNormActivationOptions& options) {
   const int64_t padding = (options.kernel_size - 1) / 2 * options.dilation;
   NestedSequential block;
-  block->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, options.kernel_size)
+  block->push_back(PackedConv2d(torch::nn::Conv2dOptions(in_channels, out_channels, options.kernel_size)
                                          .stride(options.stride)
                                          .padding(padding)
                                          .dilation(options.dilation)
@@ -73,8 +73,8 @@ NestedSequential conv_norm_activation(int64_t in_channels, int64_t out_channels,
 SqueezeExcitationImpl::SqueezeExcitationImpl(int64_t input_channels, int64_t squeeze_channels,
                                              Activation activation, Activation scale_activation)
     : avgpool_(register_module("avgpool", torch::nn::AdaptiveAvgPool2d(1))),
-      fc1_(register_module("fc1", torch::nn::Conv2d(torch::nn::Conv2dOptions(input_channels, squeeze_channels, 1)))),
-      fc2_(register_module("fc2", torch::nn::Conv2d(torch::nn::Conv2dOptions(squeeze_channels, input_channels, 1)))),
+      fc1_(register_module("fc1", PackedConv2d(torch::nn::Conv2dOptions(input_channels, squeeze_channels, 1)))),
+      fc2_(register_module("fc2", PackedConv2d(torch::nn::Conv2dOptions(squeeze_channels, input_channels, 1)))),
       activation_(make_activation(activation, /*inplace=*/false)),
       scale_activation_(make_activation(scale_activation, /*inplace=*/false)) {
   register_module("activation", activation_.ptr());

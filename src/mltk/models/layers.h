@@ -4,7 +4,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/conv.h>
+#include "mltk/models/packed_conv2d.h"
 #include <torch/nn/modules/pooling.h>
 
 #include <functional>
@@ -53,7 +53,7 @@ class SqueezeExcitationImpl : public torch::nn::Module {
 
  private:
   torch::nn::AdaptiveAvgPool2d avgpool_{nullptr};
-  torch::nn::Conv2d fc1_{nullptr}, fc2_{nullptr};
+  PackedConv2d fc1_{nullptr}, fc2_{nullptr};
   torch::nn::AnyModule activation_, scale_activation_;
 };
 TORCH_MODULE(SqueezeExcitation);

@@ -64,7 +64,7 @@ class V2InvertedResidualImpl : public torch::nn::Module {
     torch::nn::Sequential layers;
     if (expand_ratio != 1) layers->push_back(conv_norm_activation(inp, hidden, cna(1, 1, Activation::relu6, norm)));
     layers->push_back(conv_norm_activation(hidden, hidden, cna(3, stride, Activation::relu6, norm, hidden)));
-    layers->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden, oup, 1).bias(false)));
+    layers->push_back(PackedConv2d(torch::nn::Conv2dOptions(hidden, oup, 1).bias(false)));
     layers->push_back(norm(oup));
     conv_ = register_module("conv", layers);
   }

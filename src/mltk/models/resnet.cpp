@@ -1,13 +1,13 @@
 // ResNet-18/34/50/101/152, a port of torchvision 0.14's models/resnet.py with the same module tree
 // (conv1, bn1, layer1..layer4 of blocks, fc) so that torchvision state dicts load key for key.
 #include "mltk/models/families.h"
+#include "mltk/models/packed_conv2d.h"
 #include "mltk/models/zoo.h"
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
@@ -17,12 +17,12 @@ namespace mltk::models {
 namespace {
 
 // torchvision's conv3x3 / conv1x1: no bias, because a BatchNorm always follows.
-torch::nn::Conv2d conv3x3(int64_t in_planes, int64_t out_planes, int64_t stride = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in_planes, out_planes, 3).stride(stride).padding(1).bias(false));
+PackedConv2d conv3x3(int64_t in_planes, int64_t out_planes, int64_t stride = 1) {
+  return PackedConv2d(torch::nn::Conv2dOptions(in_planes, out_planes, 3).stride(stride).padding(1).bias(false));
 }
 
-torch::nn::Conv2d conv1x1(int64_t in_planes, int64_t out_planes, int64_t stride = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in_planes, out_planes, 1).stride(stride).bias(false));
+PackedConv2d conv1x1(int64_t in_planes, int64_t out_planes, int64_t stride = 1) {
+  return PackedConv2d(torch::nn::Conv2dOptions(in_planes, out_planes, 1).stride(stride).bias(false));
 }
 
 torch::nn::BatchNorm2d batch_norm_2d(int64_t channels) { return torch::nn::BatchNorm2d(channels); }
@@ -60,9 +60,9 @@ class BasicBlockImpl : public torch::nn::Module {
 
  private:
   // Declared in torchvision's registration order, which the constructor's initialisers follow.
-  torch::nn::Conv2d conv1_;
+  PackedConv2d conv1_;
   torch::nn::BatchNorm2d bn1_;
-  torch::nn::Conv2d conv2_;
+  PackedConv2d conv2_;
   torch::nn::BatchNorm2d bn2_;
   torch::nn::Sequential downsample_;
 };
@@ -93,11 +93,11 @@ class BottleneckImpl : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d conv1_;
+  PackedConv2d conv1_;
   torch::nn::BatchNorm2d bn1_;
-  torch::nn::Conv2d conv2_;
+  PackedConv2d conv2_;
   torch::nn::BatchNorm2d bn2_;
-  torch::nn::Conv2d conv3_;
+  PackedConv2d conv3_;
   torch::nn::BatchNorm2d bn3_;
   torch::nn::Sequential downsample_;
 };
@@ -128,7 +128,7 @@ class ResNetImpl : public ClassifierImpl {
   template <typename Block>
   void build(const StageDepths& depths, int64_t num_classes) {
     conv1_ = register_module(
-        "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
+        "conv1", PackedConv2d(torch::nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
     bn1_ = register_module("bn1", batch_norm_2d(64));
     maxpool_ = register_module("maxpool", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(3).stride(2).padding(1)));
     int64_t in_planes = 64;
@@ -165,7 +165,7 @@ class ResNetImpl : public ClassifierImpl {
     }
   }
 
-  torch::nn::Conv2d conv1_{nullptr};
+  PackedConv2d conv1_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr};
   torch::nn::MaxPool2d maxpool_{nullptr};
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr}, layer4_{nullptr};

@@ -2,12 +2,12 @@
 // layers are real Sequential entries here because they take up indices of `features` and
 // `classifier`, and torchvision's keys (features.3.weight, classifier.6.bias) count them.
 #include "mltk/models/families.h"
+#include "mltk/models/packed_conv2d.h"
 #include "mltk/models/zoo.h"
 
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
@@ -30,7 +30,7 @@ torch::nn::Sequential make_features(const FeatureConfig& config) {
     if (entry == kMaxPool) {
       features->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
     } else {
-      features->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, entry, 3).padding(1)));
+      features->push_back(PackedConv2d(torch::nn::Conv2dOptions(in_channels, entry, 3).padding(1)));
       features->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
       in_channels = entry;
     }

@@ -1,6 +1,7 @@
 // torchvision.models.vision_transformer: ViT-B/16, ViT-B/32 and ViT-L/16 at 224x224.
 #include "mltk/models/classifier.h"
 #include "mltk/models/families.h"
+#include "mltk/models/packed_conv2d.h"
 #include "mltk/models/truncated_normal.h"
 #include "mltk/models/zoo.h"
 
@@ -8,7 +9,6 @@
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
@@ -153,7 +153,7 @@ class VisionTransformerImpl : public ClassifierImpl {
     const int64_t seq_length = patches_per_side * patches_per_side + 1;  // + class token
 
     conv_proj_ = register_module(
-        "conv_proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, config.hidden_dim, config.patch_size)
+        "conv_proj", PackedConv2d(torch::nn::Conv2dOptions(3, config.hidden_dim, config.patch_size)
                                            .stride(config.patch_size)));
     class_token_ = register_parameter("class_token", torch::zeros({1, 1, config.hidden_dim}));
     encoder_ = register_module("encoder", Encoder(seq_length, config.num_layers, config.num_heads, config.hidden_dim,
@@ -188,7 +188,7 @@ class VisionTransformerImpl : public ClassifierImpl {
 
  private:
   int64_t image_size_;
-  torch::nn::Conv2d conv_proj_{nullptr};
+  PackedConv2d conv_proj_{nullptr};
   torch::Tensor class_token_;
   Encoder encoder_{nullptr};
   torch::nn::Sequential heads_{nullptr};
