@@ -182,8 +182,6 @@ class OnnxRuntimeNodeLive : public ::testing::Test {
   void SetUp() override { MLTK_REQUIRE_ONNXRUNTIME(); }
 };
 
-}  // namespace
-
 TEST_F(OnnxRuntimeNodeLive, MatchesPyTorchOnExportedModel) {
   const auto oracle = export_oracle();
   ASSERT_TRUE(oracle);
@@ -451,3 +449,5 @@ TEST(OnnxRuntimeNode, NodeMissingFromPathGivesInstallHint) {
   EXPECT_NE(message.find("`node`, which is not on PATH"), std::string::npos) << message;
   EXPECT_NE(message.find("apt-get install nodejs npm"), std::string::npos) << message;
 }
+
+}  // namespace

@@ -1,8 +1,10 @@
 #include "mltk/distributed/collectives.h"
 
-// ProcessGroupGloo.hpp declares its class only with USE_C10D_GLOO, which Debian's LibTorch was
-// built with but does not put in its CMake flags.
+// ProcessGroupGloo.hpp declares its class only with USE_C10D_GLOO. LibTorch's CMake package defines
+// it for its users (Caffe2Targets.cmake); a build that does not still gets the class here.
+#ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
+#endif
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
