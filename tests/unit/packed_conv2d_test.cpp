@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 using mltk::models::PackedConv2d;
@@ -68,7 +69,8 @@ TEST_P(PackedConv2dCase, MatchesConv2dBitForBitOnEveryCall) {
   EXPECT_EQ(conv->holds_packed_weight(), c.on_onednn);
   const auto second = conv->forward(input);
   ASSERT_EQ(first.sizes(), expected.sizes());
-  EXPECT_TRUE(torch::equal(first, expected)) << "largest difference " << (first - expected).abs().max().item<double>();
+  EXPECT_TRUE(torch::equal(first, expected))
+      << "largest difference " << (first - expected).abs().max().item<double>();
   EXPECT_TRUE(torch::equal(second, expected));
   // A view that is not contiguous (every other sample) is made contiguous, as LibTorch does.
   if (c.batch > 1) {
@@ -128,7 +130,8 @@ TEST(PackedConv2d, TracesAsAnOrdinaryConvolution) {
       *conv, [&](const torch::Tensor& x) { return conv->forward(x); }, input);
   std::vector<std::string> kinds;
   for (const auto* node : traced.graph->nodes()) kinds.emplace_back(node->kind().toQualString());
-  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "aten::_convolution"), kinds.end()) << ::testing::PrintToString(kinds);
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "aten::_convolution"), kinds.end())
+      << ::testing::PrintToString(kinds);
   EXPECT_EQ(std::find(kinds.begin(), kinds.end(), "aten::mkldnn_convolution"), kinds.end());
 }
 

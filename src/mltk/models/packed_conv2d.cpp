@@ -11,6 +11,10 @@ const torch::ExpandingArray<2>* PackedConv2dImpl::explicit_padding() const {
   return c10::get_if<torch::ExpandingArray<2>>(&options.padding());
 }
 
+c10::optional<torch::Tensor> PackedConv2dImpl::optional_bias() const {
+  return bias.defined() ? c10::optional<torch::Tensor>(bias.contiguous()) : c10::nullopt;
+}
+
 bool PackedConv2dImpl::runs_on_onednn(const torch::Tensor& input) const {
   if (torch::GradMode::is_enabled() || torch::jit::tracer::isTracing()) return false;
   // Padding given as "same" or "valid", or other than zeros, is computed by torch::nn::Conv2d itself.
@@ -26,10 +30,9 @@ bool PackedConv2dImpl::runs_on_onednn(const torch::Tensor& input) const {
   if (bias.defined() && (bias.scalar_type() != torch::kFloat || !bias.device().is_cpu())) return false;
   // A mismatched input goes to LibTorch's own path, which names the mismatch.
   if (input.size(1) != weight.size(1) * options.groups()) return false;
-  const auto backend = at::native::select_conv_backend(input, weight, bias.defined() ? c10::optional<at::Tensor>(bias)
-                                                                                     : c10::nullopt,
-                                                       *options.stride(), **explicit_padding(), *options.dilation(),
-                                                       /*transposed=*/false, /*output_padding=*/{0, 0}, options.groups());
+  const auto backend = at::native::select_conv_backend(input, weight, optional_bias(), *options.stride(),
+                                                       **explicit_padding(), *options.dilation(), /*transposed=*/false,
+                                                       /*output_padding=*/{0, 0}, options.groups());
   return backend == at::native::ConvBackend::Mkldnn;
 }
 
@@ -38,8 +41,8 @@ torch::Tensor PackedConv2dImpl::packed_weight() {
   const bool current = packed_weight_.defined() && packed_from_.is_same(weight) &&
                        packed_from_data_ == weight.data_ptr() && packed_from_version_ == weight._version();
   if (!current) {
-    packed_weight_ = at::mkldnn_reorder_conv2d_weight(weight.contiguous().to_mkldnn(), **explicit_padding(), *options.stride(),
-                                                      *options.dilation(), options.groups());
+    packed_weight_ = at::mkldnn_reorder_conv2d_weight(weight.contiguous().to_mkldnn(), **explicit_padding(),
+                                                      *options.stride(), *options.dilation(), options.groups());
     packed_from_ = weight;
     packed_from_data_ = weight.data_ptr();
     packed_from_version_ = weight._version();
@@ -55,9 +58,7 @@ torch::Tensor PackedConv2dImpl::forward(const torch::Tensor& input) {
     }
     return torch::nn::Conv2dImpl::forward(input);
   }
-  return at::mkldnn_convolution(input.contiguous(), packed_weight(),
-                                bias.defined() ? c10::optional<at::Tensor>(bias.contiguous()) : c10::nullopt,
-                                **explicit_padding(),
+  return at::mkldnn_convolution(input.contiguous(), packed_weight(), optional_bias(), **explicit_padding(),
                                 *options.stride(), *options.dilation(), options.groups());
 }
 

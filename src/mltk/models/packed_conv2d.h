@@ -25,6 +25,7 @@ class PackedConv2dImpl : public torch::nn::Conv2dImpl {
 
  private:
   const torch::ExpandingArray<2>* explicit_padding() const;  // null for "same" or "valid"
+  c10::optional<torch::Tensor> optional_bias() const;
   bool runs_on_onednn(const torch::Tensor& input) const;
   torch::Tensor packed_weight();
 
