@@ -129,8 +129,6 @@ class MlExportBenchmark : public ::testing::Test {
   void SetUp() override { MLTK_REQUIRE_ONNXRUNTIME(); }
 };
 
-}  // namespace
-
 TEST_F(MlExportBenchmark, TableAndReportAgreeWithTheMeasuredRuns) {
   TempDir dir;
   const std::string checkpoint = save_model_checkpoint(dir, "best.pt", "simple_cnn");
@@ -216,3 +214,5 @@ TEST(MlExportBenchmarkUsage, RunCountsBelowOneOrWithoutBenchmarkAreUsageErrors) 
   EXPECT_EQ(without.exit_code, 2) << without.log;
   EXPECT_NE(without.log.find("--benchmark"), std::string::npos) << without.log;
 }
+
+}  // namespace
