@@ -52,7 +52,7 @@ torch::Tensor PackedConv2dImpl::packed_weight() {
 
 torch::Tensor PackedConv2dImpl::forward(const torch::Tensor& input) {
   if (!runs_on_onednn(input)) {
-    if (torch::GradMode::is_enabled() && holds_packed_weight()) {
+    if (torch::GradMode::is_enabled()) {
       std::lock_guard<std::mutex> lock(mutex_);
       packed_weight_ = packed_from_ = torch::Tensor();
     }
