@@ -20,7 +20,7 @@ packages=(
   # libraries
   libtorch-dev libgloo-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libjpeg62-turbo-dev
+  libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libjpeg62-turbo-dev libdnnl-dev
   # quickstart data (scripts/quickstart.sh)
   dataset-fashion-mnist
 )

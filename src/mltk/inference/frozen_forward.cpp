@@ -1,6 +1,7 @@
 #include "mltk/inference/frozen_forward.h"
 
 #include "mltk/common/logging.h"
+#include "mltk/inference/winograd_convolution.h"
 #include "mltk/onnx_export/trace.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
@@ -18,7 +19,8 @@ namespace {
 
 // The trace with every parameter and buffer turned from a graph input into a constant, which is
 // what the frozen-graph passes look for, then optimised by them.
-std::unique_ptr<torch::jit::GraphFunction> frozen_function(const onnx_export::TracedModule& traced) {
+std::unique_ptr<torch::jit::GraphFunction> frozen_function(const onnx_export::TracedModule& traced,
+                                                           bool winograd_convolutions) {
   auto graph = traced.graph;
   {
     torch::jit::WithInsertPoint at_start(graph->block()->nodes().front());
@@ -30,6 +32,11 @@ std::unique_ptr<torch::jit::GraphFunction> frozen_function(const onnx_export::Tr
     }
   }  // the passes below may remove the node inserted before
   torch::jit::OptimizeFrozenGraph(graph, /*optimize_numerics=*/true);
+  // After batch-norm folding, so that the Winograd nodes take the folded weights and bias.
+  if (winograd_convolutions) {
+    const auto on_winograd = use_winograd_convolutions(*graph);
+    if (on_winograd > 0) log::debug("{} unstrided 3x3 convolutions of the frozen graph run on Winograd kernels", on_winograd);
+  }
   torch::jit::FuseFrozenConvAddRelu(graph);
   torch::jit::ConvertFrozenOpsToMKLDNN(graph);
   torch::jit::FrozenLinearTranspose(graph);
@@ -57,8 +64,8 @@ class WarningsToDebugLog : public c10::WarningHandler {
 
 }  // namespace
 
-FrozenForward::FrozenForward(torch::nn::Module& module, pipeline::ForwardFn eager)
-    : module_(module), eager_(std::move(eager)) {}
+FrozenForward::FrozenForward(torch::nn::Module& module, pipeline::ForwardFn eager, bool winograd_convolutions)
+    : module_(module), eager_(std::move(eager)), winograd_convolutions_(winograd_convolutions) {}
 
 FrozenForward::~FrozenForward() = default;
 
@@ -79,17 +86,17 @@ torch::jit::GraphFunction* FrozenForward::graph_for(const torch::Tensor& images)
         independent = false;
       }
       if (independent) {
-        graphs.any_batch = frozen_function(at_one);
+        graphs.any_batch = frozen_function(at_one, winograd_convolutions_);
       } else {
         graphs.batch_dependent = true;
         // The trace at this batch size is already there when it is 1 or 2: freeze it, not a third.
-        if (shape[0] == 1) graphs.by_batch[1] = frozen_function(at_one);
-        if (shape[0] == 2) graphs.by_batch[2] = frozen_function(at_two);
+        if (shape[0] == 1) graphs.by_batch[1] = frozen_function(at_one, winograd_convolutions_);
+        if (shape[0] == 2) graphs.by_batch[2] = frozen_function(at_two, winograd_convolutions_);
       }
     }
     if (graphs.any_batch || !graphs.batch_dependent) return graphs.any_batch.get();
     auto& by_batch = graphs.by_batch[shape[0]];
-    if (!by_batch) by_batch = frozen_function(onnx_export::trace_module(module_, eager_, images));
+    if (!by_batch) by_batch = frozen_function(onnx_export::trace_module(module_, eager_, images), winograd_convolutions_);
     return by_batch.get();
   } catch (const std::exception& e) {
     log::warning("Running the model eagerly for inputs of shape {}: its frozen graph could not be built ({})",

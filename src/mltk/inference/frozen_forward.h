@@ -2,8 +2,9 @@
 // Evaluation through LibTorch's frozen-graph optimisations instead of module-by-module eager calls:
 // the model is traced with its weights as constants, batch norms are folded into the convolutions
 // before them, convolution + add + ReLU are fused, and convolutions and linear layers run on oneDNN
-// (MKLDNN) with their weights packed once. Same operators and weights, a few float roundings apart
-// from eager (the folding changes the order of operations).
+// (MKLDNN) with their weights packed once, unstrided 3x3 ones on its Winograd kernels. Same operators
+// and weights, a few float roundings apart from eager (folding and Winograd change the order of
+// operations).
 #include "mltk/pipeline/predict.h"
 
 #include <torch/nn/module.h>
@@ -22,8 +23,10 @@ namespace mltk::inference {
 class FrozenForward {
  public:
   // `module` must outlive this object and stay in eval mode; `eager` runs it (and is used whenever
-  // a frozen graph cannot be built for an input shape, with a warning naming why).
-  FrozenForward(torch::nn::Module& module, pipeline::ForwardFn eager);
+  // a frozen graph cannot be built for an input shape, with a warning naming why). With
+  // `winograd_convolutions`, unstrided 3x3 convolutions run on oneDNN's Winograd kernels
+  // (mltk/inference/winograd_convolution.h); without, every convolution runs on its direct kernels.
+  FrozenForward(torch::nn::Module& module, pipeline::ForwardFn eager, bool winograd_convolutions = true);
   ~FrozenForward();
   FrozenForward(const FrozenForward&) = delete;
   FrozenForward& operator=(const FrozenForward&) = delete;
@@ -52,6 +55,7 @@ class FrozenForward {
 
   torch::nn::Module& module_;
   pipeline::ForwardFn eager_;
+  bool winograd_convolutions_;
   std::map<std::vector<int64_t>, SampleShapeGraphs> graphs_;  // by sample shape
 };
 

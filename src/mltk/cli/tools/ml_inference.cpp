@@ -30,6 +30,7 @@ struct InferenceFlags {
   int batch_size = 32;
   std::optional<int> num_workers;
   bool eager = false;
+  bool direct_convolutions = false;
 };
 
 // With only --onnx_path, the checkpoint it was exported from is expected beside it (best.onnx ->
@@ -69,6 +70,10 @@ int ml_inference_main(int argc, char** argv) {
   app.add_flag("--eager", flags.eager,
                "Run the model module by module as trained, instead of its frozen graph (batch norms folded into "
                "convolutions, oneDNN kernels with packed weights); slower, bit-for-bit the eager numerics");
+  app.add_flag("--direct_convolutions", flags.direct_convolutions,
+               "In the frozen graph, run unstrided 3x3 convolutions on oneDNN's direct kernels instead of its "
+               "Winograd ones: slower, closer to eager's rounding, and without Winograd's transformed weights "
+               "(about four times the memory of those convolutions' weights)");
   cli::add_common_options(app, common);
 
   return cli::run(app, common, argc, argv, [&]() -> int {
@@ -85,7 +90,7 @@ int ml_inference_main(int argc, char** argv) {
     pipeline::ForwardFn forward = eager;
     std::shared_ptr<inference::FrozenForward> frozen;
     if (flags.onnx_path.empty() && !flags.eager) {
-      frozen = std::make_shared<inference::FrozenForward>(*loaded.model, eager);
+      frozen = std::make_shared<inference::FrozenForward>(*loaded.model, eager, !flags.direct_convolutions);
       forward = [frozen](const torch::Tensor& images) { return (*frozen)(images); };
     }
     if (!flags.onnx_path.empty()) {
