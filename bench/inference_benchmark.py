@@ -6,8 +6,10 @@ eval resize, centre-crop it to the input size, normalise it and run the model in
 batches of --batch_size, with --threads intra-op threads and --workers decoding workers.
 
 - ours: the whole `ml-inference --checkpoint_path CKPT --split_file INDEX` process, from start to
-  exit: LibTorch's start-up, reading the checkpoint and writing the report are inside the time; once
-  as it runs by default (the frozen, optimised graph) and once with --eager (module by module);
+  exit: LibTorch's start-up, reading the checkpoint and writing the report are inside the time; as
+  it runs by default (the frozen, optimised graph, with chained unstrided 3x3 convolutions on
+  oneDNN's Winograd kernels), with --direct_convolutions (the same graph on direct kernels only) and
+  with --eager (module by module);
 - Python: torchvision's model with the checkpoint's weights, a DataLoader over PIL decoding and
   torchvision's Resize, CenterCrop, ToTensor and Normalize; only the loop is timed (the imports,
   the model and its weights are ready before the clock starts), so the ratio favours Python.
@@ -103,27 +105,30 @@ def main():
     checkpoint = pathlib.Path(args.checkpoint) if args.checkpoint else train(bin_dir, work, args.architecture, 1, 224)
     index = pathlib.Path(args.split_file or work / "data" / "hymenoptera" / "splits" / "fold_0_train.txt")
 
-    ours_seconds, eager_seconds, python_seconds = [], [], []
+    variants = {"ml-inference": [], "ml-inference --direct_convolutions": ["--direct_convolutions"],
+                "ml-inference --eager": ["--eager"]}
+    seconds_of = {name: [] for name in variants}
+    python_seconds = []
     for _ in range(args.rounds):
-        ours_seconds.append(ours(bin_dir, checkpoint, index, args, work / "inference_report.json"))
-        eager_seconds.append(ours(bin_dir, checkpoint, index, args, work / "inference_report_eager.json", ["--eager"]))
+        for name, flags in variants.items():
+            report = work / f"inference_report{'_'.join([''] + [flag.strip('-') for flag in flags])}.json"
+            seconds_of[name].append(ours(bin_dir, checkpoint, index, args, report, flags))
         seconds, accuracy, images = python_loop(checkpoint, index, args)
         python_seconds.append(seconds)
     load = os.getloadavg()[0]
-    ours_accuracy = json.loads((work / "inference_report.json").read_text())["accuracy"]
-    eager_accuracy = json.loads((work / "inference_report_eager.json").read_text())["accuracy"]
-    ours_rate, eager_rate = images / min(ours_seconds), images / min(eager_seconds)
+    accuracies = {name: json.loads((work / f"inference_report{'_'.join([''] + [flag.strip('-') for flag in flags])}.json")
+                                   .read_text())["accuracy"] for name, flags in variants.items()}
     python_rate = images / min(python_seconds)
     print(f"{images} images of {index}, batch {args.batch_size}, {args.threads} threads, {args.workers} workers, "
-          f"best of {args.rounds} rounds, load average {load:.2f}; accuracy: ml-inference {ours_accuracy:.4f}, "
-          f"ml-inference --eager {eager_accuracy:.4f}, torchvision {accuracy:.4f}\n")
-    print("| side | seconds (best) | images/s |\n|---|---|---|")
-    print(f"| ml-inference, whole process | {min(ours_seconds):.2f} | {ours_rate:.1f} |")
-    print(f"| ml-inference --eager, whole process | {min(eager_seconds):.2f} | {eager_rate:.1f} |")
-    print(f"| torchvision loop | {min(python_seconds):.2f} | {python_rate:.1f} |")
-    print(f"\nml-inference / torchvision: {ours_rate / python_rate:.2f}x images/s (goal >= 1.5x); "
-          f"--eager / torchvision: {eager_rate / python_rate:.2f}x")
-
+          f"best of {args.rounds} rounds, load average {load:.2f}; accuracy: "
+          + ", ".join(f"{name} {value:.4f}" for name, value in accuracies.items()) + f", torchvision {accuracy:.4f}\n")
+    print("| side | seconds (best) | images/s | / torchvision |\n|---|---|---|---|")
+    for name in variants:
+        rate = images / min(seconds_of[name])
+        print(f"| {name}, whole process | {min(seconds_of[name]):.2f} | {rate:.1f} | {rate / python_rate:.2f}x |")
+    print(f"| torchvision loop | {min(python_seconds):.2f} | {python_rate:.1f} | 1.00x |")
+    print(f"\nml-inference / torchvision: {images / min(seconds_of['ml-inference']) / python_rate:.2f}x images/s "
+          "(goal >= 1.5x)")
 
 if __name__ == "__main__":
     main()
