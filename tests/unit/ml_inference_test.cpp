@@ -95,6 +95,33 @@ TEST_F(MlInference, MissingSplitFileSaysHowToCreateIt) {
 
 // The exported file evaluated through the reference evaluator must classify the test split exactly
 // as the checkpoint does: same accuracy, same confusion matrix.
+// ResNet-18's basic blocks are what the frozen graph runs on Winograd kernels (the shapes model has
+// a pooling after each convolution, so none of its convolutions qualifies).
+TEST_F(MlInference, DirectConvolutionsReportWhatWinogradReports) {
+  auto config = testkit::shapes_config(dir_->file("data"), "shapes", 32);
+  const std::string custom = "type: custom\n  custom_architecture: tiny_net";
+  ASSERT_NE(config.find(custom), std::string::npos) << config;
+  config.replace(config.find(custom), custom.size(), "type: base\n  architecture: resnet18");
+  std::ofstream(dir_->file("resnet18.yaml")) << config;
+  const auto trained = testkit::run_tool("ml-train", {"--config", dir_->file("resnet18.yaml"), "--num_epochs", "1",
+                                                      "--runs_dir", dir_->file("resnet_runs")});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto checkpoint = dir_->file("resnet_runs/shapes_base_fold_0/weights/best.pt");
+  const auto report_of = [&](std::vector<std::string> flags, const std::string& name) {
+    flags.insert(flags.end(), {"--checkpoint_path", checkpoint, "--output", dir_->file(name), "--verbose"});
+    const auto result = testkit::run_tool("ml-inference", flags);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return std::make_pair(nlohmann::json::parse(read_file(dir_->file(name))), result.out + result.err);
+  };
+  const auto [winograd, winograd_log] = report_of({}, "winograd.json");
+  const auto [direct, direct_log] = report_of({"--direct_convolutions"}, "direct.json");
+  const std::string rewritten = "convolutions of the frozen graph run on Winograd kernels";
+  EXPECT_NE(winograd_log.find(rewritten), std::string::npos) << winograd_log;
+  EXPECT_EQ(direct_log.find(rewritten), std::string::npos) << direct_log;
+  EXPECT_EQ(winograd["confusion_matrix"], direct["confusion_matrix"]);
+  EXPECT_EQ(winograd["accuracy"], direct["accuracy"]);
+}
+
 TEST_F(MlInference, OnnxPathReportsWhatTheCheckpointReports) {
   const auto exported = testkit::run_tool("ml-export", {"--checkpoint_path", best(), "--no-validate"});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
