@@ -8,12 +8,18 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 
 namespace {
 
 using mltk::inference::FrozenForward;
+using mltk::inference::kBlockedConvolutionKind;
 using mltk::inference::kWinogradConvolutionKind;
+
+int64_t count(const std::map<std::string, int64_t>& kinds, const std::string& kind) {
+  return kinds.count(kind) ? kinds.at(kind) : 0;
+}
 
 // conv3x3 -> batch norm -> ReLU -> conv3x3 -> batch norm -> + input -> ReLU, as in ResNet's basic block.
 struct ResidualBlockImpl : torch::nn::Module {
@@ -88,8 +94,7 @@ TEST_P(WinogradResidualBlock, OneNodePerConvolutionWithItsAdditionAndReluAgreesW
   EXPECT_TRUE(torch::equal(first, second)) << c.name << ": the second call must reuse the same kernels";
 
   const auto kinds = frozen.node_kinds(input.sizes().vec());
-  EXPECT_EQ(kinds.count(kWinogradConvolutionKind) ? kinds.at(kWinogradConvolutionKind) : 0, 2)
-      << ::testing::PrintToString(kinds);
+  EXPECT_EQ(count(kinds, kWinogradConvolutionKind), 2) << ::testing::PrintToString(kinds);
   for (const char* absorbed : {"aten::add", "aten::add_", "aten::relu", "aten::relu_", "aten::conv2d",
                                "aten::_convolution", "aten::batch_norm"}) {
     EXPECT_EQ(kinds.count(absorbed), 0u) << absorbed << " left in " << ::testing::PrintToString(kinds);
@@ -101,6 +106,50 @@ INSTANTIATE_TEST_SUITE_P(Shapes, WinogradResidualBlock,
                                            BlockCase{"odd_side", 32, 3, 13, true}, BlockCase{"batch1", 64, 1, 14, true},
                                            BlockCase{"channels24", 24, 2, 10, true},
                                            BlockCase{"one_pixel", 64, 2, 1, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+struct NeighbourCase {
+  const char* name;
+  int64_t kernel, stride, padding, dilation, side;
+};
+
+void PrintTo(const NeighbourCase& c, std::ostream* out) { *out << c.name; }
+
+class ConvolutionAfterAChain : public ::testing::TestWithParam<NeighbourCase> {};
+
+// A convolution that reads a Winograd chain's output joins it on oneDNN's direct kernels, reading the
+// blocked layout; its output size and padding follow LibTorch's rules for any stride and dilation.
+TEST_P(ConvolutionAfterAChain, RunsOnDirectKernelsAndAgreesWithEager) {
+  const auto& c = GetParam();
+  torch::manual_seed(9);
+  torch::nn::Sequential model(
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1)), torch::nn::ReLU(),
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1)), torch::nn::ReLU(),
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(32, 48, c.kernel).stride(c.stride).padding(c.padding).dilation(c.dilation)));
+  model->eval();
+  const auto input = torch::randn({3, 32, c.side, c.side});
+  torch::NoGradGuard no_grad;
+  const auto expected = model->forward(input);
+  FrozenForward frozen(*model, [&](const torch::Tensor& x) { return model->forward(x); });
+  const auto before = mltk::inference::winograd_plans();
+  const auto output = frozen(input);
+  const auto after = mltk::inference::winograd_plans();
+  ASSERT_EQ(output.sizes(), expected.sizes()) << c.name;
+  EXPECT_LE(relative_difference(output, expected), 1e-5) << c.name;
+  const auto kinds = frozen.node_kinds(input.sizes().vec());
+  EXPECT_EQ(count(kinds, kWinogradConvolutionKind), 2) << ::testing::PrintToString(kinds);
+  EXPECT_EQ(count(kinds, kBlockedConvolutionKind), 1) << ::testing::PrintToString(kinds);
+  if (has_avx512()) EXPECT_EQ(after.on_direct - before.on_direct, 1) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, ConvolutionAfterAChain,
+                         ::testing::Values(NeighbourCase{"strided3x3_odd_side", 3, 2, 1, 1, 13},
+                                           NeighbourCase{"strided1x1", 1, 2, 0, 1, 13},
+                                           NeighbourCase{"unpadded_strided3x3", 3, 2, 0, 1, 14},
+                                           NeighbourCase{"padded5x5", 5, 1, 2, 1, 11},
+                                           NeighbourCase{"dilated3x3", 3, 1, 2, 2, 12},
+                                           NeighbourCase{"stem7x7", 7, 2, 3, 1, 15}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(WinogradConvolution, AnInputOtherThanFloatRunsThroughLibTorchsConvolution) {
@@ -136,7 +185,9 @@ TEST(WinogradConvolution, KernelsOneDnnHasNoWinogradFormStayLibTorchs) {
   const auto expected = convolutions->forward(input);
   FrozenForward frozen(*convolutions, [&](const torch::Tensor& x) { return convolutions->forward(x); });
   EXPECT_LE(relative_difference(frozen(input), expected), 1e-5);
-  EXPECT_EQ(frozen.node_kinds(input.sizes().vec()).count(kWinogradConvolutionKind), 0u);
+  const auto kinds = frozen.node_kinds(input.sizes().vec());
+  EXPECT_EQ(count(kinds, kWinogradConvolutionKind) + count(kinds, kBlockedConvolutionKind), 0)
+      << ::testing::PrintToString(kinds);
 }
 
 TEST(WinogradConvolution, AReluThatAnotherNodeAlsoReadsIsNotAbsorbed) {
@@ -155,8 +206,7 @@ TEST(WinogradConvolution, AReluThatAnotherNodeAlsoReadsIsNotAbsorbed) {
   FrozenForward frozen(*convolutions, forward);
   EXPECT_LE(relative_difference(frozen(input), forward(input)), 1e-5);
   const auto kinds = frozen.node_kinds(input.sizes().vec());
-  EXPECT_EQ(kinds.count(kWinogradConvolutionKind) ? kinds.at(kWinogradConvolutionKind) : 0, 2)
-      << ::testing::PrintToString(kinds);
+  EXPECT_EQ(count(kinds, kWinogradConvolutionKind), 2) << ::testing::PrintToString(kinds);
 }
 
 TEST(WinogradConvolution, AConvolutionBetweenOthersThatStayOnDirectKernelsIsLeftAlone) {
@@ -171,26 +221,35 @@ TEST(WinogradConvolution, AConvolutionBetweenOthersThatStayOnDirectKernelsIsLeft
   torch::NoGradGuard no_grad;
   FrozenForward frozen(*bottleneck, [&](const torch::Tensor& x) { return bottleneck->forward(x); });
   EXPECT_LE(relative_difference(frozen(input), bottleneck->forward(input)), 1e-5);
-  EXPECT_EQ(frozen.node_kinds(input.sizes().vec()).count(kWinogradConvolutionKind), 0u);
+  const auto kinds = frozen.node_kinds(input.sizes().vec());
+  EXPECT_EQ(count(kinds, kWinogradConvolutionKind) + count(kinds, kBlockedConvolutionKind), 0)
+      << ::testing::PrintToString(kinds);
 }
 
-// How many convolutions each architecture runs on Winograd, from torchvision's definitions: every 3x3
-// convolution of ResNet-18's basic blocks but the strided first one of stages 2-4 (4 + 3 + 3 + 3);
-// none of ResNet-50's, each alone between two 1x1 convolutions; VGG-11's in its last three stages,
-// which have two each (its first two stages have one, between poolings).
+// What each architecture runs on Winograd, from torchvision's definitions: every 3x3 convolution of
+// ResNet-18's basic blocks but the strided first one of stages 2-4 (4 + 3 + 3 + 3), and beside them
+// on direct kernels in the same layout those strided ones and the 1x1 shortcuts (3 + 3); none of
+// ResNet-50's, each alone between two 1x1 convolutions; VGG-11's in its last three stages, which have
+// two each (its first two stages have one, between poolings).
 TEST(WinogradConvolution, ResNetAndVggRunTheirChainedThreeByThreeConvolutionsOnIt) {
-  for (const auto& [architecture, expected] : {std::pair<std::string, int64_t>{"resnet18", 13}, {"resnet50", 0}, {"vgg11", 6}}) {
+  struct Expected {
+    std::string architecture;
+    int64_t winograd, blocked;
+  };
+  for (const auto& expected : {Expected{"resnet18", 13, 6}, Expected{"resnet50", 0, 0}, Expected{"vgg11", 6, 0}}) {
     torch::manual_seed(8);
-    auto model = mltk::models::create_model({architecture, 3});
+    auto model = mltk::models::create_model({expected.architecture, 3});
     model->eval();
     const auto input = torch::randn({2, 3, 224, 224});
     torch::NoGradGuard no_grad;
     const auto eager = model->forward(input);
     FrozenForward frozen(*model, [&](const torch::Tensor& x) { return model->forward(x); });
-    EXPECT_LE(relative_difference(frozen(input), eager), 1e-4) << architecture;
+    EXPECT_LE(relative_difference(frozen(input), eager), 1e-4) << expected.architecture;
     const auto kinds = frozen.node_kinds(input.sizes().vec());
-    EXPECT_EQ(kinds.count(kWinogradConvolutionKind) ? kinds.at(kWinogradConvolutionKind) : 0, expected)
-        << architecture << ::testing::PrintToString(kinds);
+    EXPECT_EQ(count(kinds, kWinogradConvolutionKind), expected.winograd)
+        << expected.architecture << ::testing::PrintToString(kinds);
+    EXPECT_EQ(count(kinds, kBlockedConvolutionKind), expected.blocked)
+        << expected.architecture << ::testing::PrintToString(kinds);
   }
 }
 

@@ -26,7 +26,7 @@ namespace {
 
 using dnnl::memory;
 
-std::atomic<int64_t> plans_on_winograd{0}, plans_on_libtorch{0};
+std::atomic<int64_t> plans_on_winograd{0}, plans_on_direct{0}, plans_on_libtorch{0};
 
 // LibTorch calls the same libdnnl; one CPU engine serves every convolution.
 const dnnl::engine& cpu_engine() {
@@ -70,13 +70,27 @@ memory workspace_memory(at::Tensor& storage, const memory::desc& desc) {
   return memory(desc, cpu_engine(), storage.data_ptr());
 }
 
+// A convolution's stride, padding and dilation, each the same for both spatial dimensions or not.
+struct Geometry {
+  std::vector<int64_t> stride, padding, dilation;
+
+  // Stride 1, padding 1, dilation 1: with a 3x3 kernel, what oneDNN's Winograd kernels compute.
+  bool unstrided_same() const {
+    return stride == std::vector<int64_t>{1, 1} && padding == std::vector<int64_t>{1, 1} &&
+           dilation == std::vector<int64_t>{1, 1};
+  }
+};
+
 // One convolution of the graph: its folded weight and bias, what follows it in the same node, and a
-// oneDNN primitive with its transformed weights for each input size it has seen.
-class WinogradConvolution : public torch::CustomClassHolder {
+// oneDNN primitive with its prepared weights for each input size it has seen.
+class ChainedConvolution : public torch::CustomClassHolder {
  public:
-  WinogradConvolution(at::Tensor weight, c10::optional<at::Tensor> bias, bool adds_residual, bool relu)
+  ChainedConvolution(at::Tensor weight, c10::optional<at::Tensor> bias, Geometry geometry, bool winograd,
+                     bool adds_residual, bool relu)
       : weight_(weight.contiguous()),
         bias_(bias ? c10::optional<at::Tensor>(bias->contiguous()) : c10::nullopt),
+        geometry_(std::move(geometry)),
+        winograd_(winograd),
         adds_residual_(adds_residual),
         relu_(relu) {}
 
@@ -91,12 +105,13 @@ class WinogradConvolution : public torch::CustomClassHolder {
   }
 
   at::Tensor run(const at::Tensor& input, const c10::optional<at::Tensor>& residual) {
+    if (input.dim() != 4 || input.size(1) != weight_.size(1)) return reference(input, residual);
     const auto output_size = [&](int64_t batch) {
-      return std::vector<int64_t>{batch, weight_.size(0), input.size(2), input.size(3)};
+      return std::vector<int64_t>{batch, weight_.size(0), output_side(input.size(2), 0), output_side(input.size(3), 1)};
     };
     const bool runnable =
-        input.dim() == 4 && input.scalar_type() == at::kFloat && input.device().is_cpu() &&
-        input.size(1) == weight_.size(1) && adds_residual_ == residual.has_value() &&
+        input.scalar_type() == at::kFloat && input.device().is_cpu() && adds_residual_ == residual.has_value() &&
+        output_size(1)[2] > 0 && output_size(1)[3] > 0 &&
         (!residual || (residual->scalar_type() == at::kFloat && residual->sizes() == output_size(input.size(0))));
     const Plan* plan = runnable ? plan_for(input.size(0), input.size(2), input.size(3)) : nullptr;
     if (plan == nullptr) return reference(input, residual);
@@ -148,6 +163,12 @@ class WinogradConvolution : public torch::CustomClassHolder {
     std::shared_ptr<memory> weights;  // shared by the plans whose kernels want the same layout
   };
 
+  // An output's size along spatial dimension `axis` (0: height, 1: width) for an input of `side`.
+  int64_t output_side(int64_t side, size_t axis) const {
+    const int64_t kernel = weight_.size(2 + axis);
+    return (side + 2 * geometry_.padding[axis] - geometry_.dilation[axis] * (kernel - 1) - 1) / geometry_.stride[axis] + 1;
+  }
+
   memory::desc bias_desc() const {
     return memory::desc({weight_.size(0)}, memory::data_type::f32, memory::format_tag::x);
   }
@@ -155,7 +176,7 @@ class WinogradConvolution : public torch::CustomClassHolder {
   // The plan for inputs of batch `n` and size `height` x `width`, or for a batch of up to twice `n`
   // already planned for that size (the Winograd weights' layout depends on the batch, and transforming
   // them again takes longer than running a batch padded: ResNet-18's take about a quarter of a second);
-  // nullptr when oneDNN has no Winograd kernel for them.
+  // nullptr when oneDNN has no kernel of the node's algorithm for them.
   const Plan* plan_for(int64_t n, int64_t height, int64_t width) {
     std::lock_guard<std::mutex> lock(mutex_);
     const std::array<int64_t, 3> key{n, height, width};
@@ -165,17 +186,27 @@ class WinogradConvolution : public torch::CustomClassHolder {
       if (plan && planned[1] == height && planned[2] == width && planned[0] > n && planned[0] <= 2 * n) return &*plan;
     }
     auto& plan = plans_[key];
-    const memory::dims source{n, weight_.size(1), height, width}, destination{n, weight_.size(0), height, width};
+    const memory::dims source{n, weight_.size(1), height, width},
+        destination{n, weight_.size(0), output_side(height, 0), output_side(width, 1)};
     const auto any = [](const memory::dims& dims) {
       return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
     };
+    // oneDNN counts dilation from 0 and wants the padding after the input that the output's size uses.
+    memory::dims dilation, padding_after;
+    for (size_t axis = 0; axis < 2; ++axis) {
+      const int64_t input_side = axis == 0 ? height : width, kernel = weight_.size(2 + axis);
+      dilation.push_back(geometry_.dilation[axis] - 1);
+      padding_after.push_back((destination[2 + axis] - 1) * geometry_.stride[axis] +
+                              geometry_.dilation[axis] * (kernel - 1) + 1 - input_side - geometry_.padding[axis]);
+    }
+    const auto algorithm = winograd_ ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
     const dnnl::convolution_forward::desc description =
-        bias_ ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
-                                                any(source), any(weight_.sizes().vec()), bias_desc(), any(destination),
-                                                {1, 1}, {1, 1}, {1, 1})
-              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
-                                                any(source), any(weight_.sizes().vec()), any(destination), {1, 1},
-                                                {1, 1}, {1, 1});
+        bias_ ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, any(source),
+                                                any(weight_.sizes().vec()), bias_desc(), any(destination),
+                                                geometry_.stride, dilation, geometry_.padding, padding_after)
+              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, any(source),
+                                                any(weight_.sizes().vec()), any(destination), geometry_.stride,
+                                                dilation, geometry_.padding, padding_after);
     dnnl::post_ops post_ops;
     if (adds_residual_) post_ops.append_sum(1.0f);
     if (relu_) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
@@ -187,11 +218,11 @@ class WinogradConvolution : public torch::CustomClassHolder {
       primitive_desc = dnnl::convolution_forward::primitive_desc(description, attributes, cpu_engine());
     } catch (const dnnl::error&) {
       ++plans_on_libtorch;
-      log::debug("No Winograd kernel for a {}x{}x{}x{} input to {} output channels: LibTorch's convolution runs it", n,
-                 weight_.size(1), height, width, weight_.size(0));
+      log::debug("No oneDNN {} kernel for a {}x{}x{}x{} input to {} output channels: LibTorch's convolution runs it",
+                 winograd_ ? "Winograd" : "direct", n, weight_.size(1), height, width, weight_.size(0));
       return nullptr;
     }
-    ++plans_on_winograd;
+    ++(winograd_ ? plans_on_winograd : plans_on_direct);
     std::shared_ptr<memory> weights;
     for (const auto& [other_key, other] : plans_) {
       if (other && other->primitive_desc.weights_desc() == primitive_desc.weights_desc()) weights = other->weights;
@@ -214,7 +245,7 @@ class WinogradConvolution : public torch::CustomClassHolder {
     const auto x = plain(input, input_blocked_);
     auto output = at::conv2d(x, weight_.to(x.scalar_type()),
                              bias_ ? c10::optional<at::Tensor>(bias_->to(x.scalar_type())) : c10::nullopt,
-                             /*stride=*/1, /*padding=*/1);
+                             geometry_.stride, geometry_.padding, geometry_.dilation);
     if (residual) output.add_(plain(*residual, residual_blocked_));
     if (relu_) output.relu_();
     return output_blocked_ ? relayout(output, false) : output;
@@ -222,21 +253,27 @@ class WinogradConvolution : public torch::CustomClassHolder {
 
   const at::Tensor weight_;
   const c10::optional<at::Tensor> bias_;
-  const bool adds_residual_, relu_;
+  const Geometry geometry_;
+  const bool winograd_, adds_residual_, relu_;
   bool input_blocked_ = false, residual_blocked_ = false, output_blocked_ = false;
   std::mutex mutex_;
-  std::map<std::array<int64_t, 3>, std::optional<Plan>> plans_;  // nullopt: no Winograd kernel
+  std::map<std::array<int64_t, 3>, std::optional<Plan>> plans_;  // nullopt: no oneDNN kernel
 };
 
+at::Tensor run_chained_convolution(const c10::intrusive_ptr<ChainedConvolution>& convolution, const at::Tensor& input,
+                                   const c10::optional<at::Tensor>& residual) {
+  return convolution->run(input, residual);
+}
+
+// Two names for one operation, so that a graph says which convolutions run on Winograd.
 TORCH_LIBRARY_FRAGMENT(mltk, library) {
-  library.class_<WinogradConvolution>("WinogradConvolution");
-  library.def(
-      "winograd_conv2d(__torch__.torch.classes.mltk.WinogradConvolution convolution, Tensor input, Tensor? residual) "
-      "-> Tensor",
-      [](const c10::intrusive_ptr<WinogradConvolution>& convolution, const at::Tensor& input,
-         const c10::optional<at::Tensor>& residual) {
-        return convolution->run(input, residual);
-      });
+  library.class_<ChainedConvolution>("ChainedConvolution");
+  for (const char* name : {"winograd_conv2d", "blocked_conv2d"}) {
+    const auto schema = std::string(name) +
+                        "(__torch__.torch.classes.mltk.ChainedConvolution convolution, Tensor input, Tensor? residual) "
+                        "-> Tensor";
+    library.def(torch::schema(schema.c_str()), run_chained_convolution);
+  }
 }
 
 std::optional<c10::IValue> constant(torch::jit::Value* value) { return torch::jit::toIValue(value); }
@@ -256,27 +293,39 @@ bool is_false(torch::jit::Value* value) {
   return ivalue && ivalue->isBool() && !ivalue->toBool();
 }
 
-// The constant 3x3 float weight of a convolution that Winograd can run, and its optional bias.
-std::optional<std::pair<at::Tensor, c10::optional<at::Tensor>>> winograd_weights(torch::jit::Node* node) {
+std::optional<std::vector<int64_t>> int_pair(torch::jit::Value* value) {
+  const auto ivalue = constant(value);
+  if (!ivalue || !ivalue->isIntList() || ivalue->toIntVector().size() != 2) return std::nullopt;
+  return ivalue->toIntVector();
+}
+
+// What a rewritten node needs of a convolution with a constant float weight and one group.
+struct ConvolutionParameters {
+  at::Tensor weight;
+  c10::optional<at::Tensor> bias;
+  Geometry geometry;
+  bool winograd;  // a 3x3 kernel with stride 1, padding 1 and dilation 1
+};
+
+std::optional<ConvolutionParameters> convolution_parameters(torch::jit::Node* node) {
   const auto kind = node->kind();
   const bool conv2d = kind == c10::Symbol::fromQualString("aten::conv2d") && node->inputs().size() == 7;
   const bool convolution = kind == c10::Symbol::fromQualString("aten::_convolution") && node->inputs().size() == 13;
   if (!conv2d && !convolution) return std::nullopt;
-  if (!is_int_list(node->input(3), {1, 1}) || !is_int_list(node->input(4), {1, 1}) ||
-      !is_int_list(node->input(5), {1, 1}) || !is_int(node->input(conv2d ? 6 : 8), 1)) {
-    return std::nullopt;
-  }
+  const auto stride = int_pair(node->input(3)), padding = int_pair(node->input(4)), dilation = int_pair(node->input(5));
+  if (!stride || !padding || !dilation || !is_int(node->input(conv2d ? 6 : 8), 1)) return std::nullopt;
   if (convolution && (!is_false(node->input(6)) || !is_int_list(node->input(7), {0, 0}))) return std::nullopt;
   const auto weight = constant(node->input(1)), bias = constant(node->input(2));
   if (!weight || !weight->isTensor() || !bias || !(bias->isNone() || bias->isTensor())) return std::nullopt;
   const auto& w = weight->toTensor();
-  if (w.dim() != 4 || w.size(2) != 3 || w.size(3) != 3 || w.scalar_type() != at::kFloat || w.requires_grad()) {
-    return std::nullopt;
-  }
+  if (w.dim() != 4 || w.scalar_type() != at::kFloat || w.requires_grad()) return std::nullopt;
   if (bias->isTensor() && (bias->toTensor().scalar_type() != at::kFloat || bias->toTensor().numel() != w.size(0))) {
     return std::nullopt;
   }
-  return std::make_pair(w, bias->isTensor() ? c10::optional<at::Tensor>(bias->toTensor()) : c10::nullopt);
+  ConvolutionParameters parameters{w, bias->isTensor() ? c10::optional<at::Tensor>(bias->toTensor()) : c10::nullopt,
+                                   Geometry{*stride, *padding, *dilation}, false};
+  parameters.winograd = w.size(2) == 3 && w.size(3) == 3 && parameters.geometry.unstrided_same();
+  return parameters;
 }
 
 // The only node that reads `value`, if it reads it once.
@@ -305,33 +354,36 @@ bool is_relu(const torch::jit::Node* node) {
 
 }  // namespace
 
-WinogradPlans winograd_plans() { return {plans_on_winograd.load(), plans_on_libtorch.load()}; }
+WinogradPlans winograd_plans() {
+  return {plans_on_winograd.load(), plans_on_direct.load(), plans_on_libtorch.load()};
+}
 
 int64_t use_winograd_convolutions(torch::jit::Graph& graph) {
-  // Each convolution Winograd can run, with the addition and ReLU its node would take over.
+  // Each convolution a node can take over, with the addition and ReLU it would take over too.
   struct Candidate {
     torch::jit::Node* convolution = nullptr;
-    at::Tensor weight;
-    c10::optional<at::Tensor> bias;
+    ConvolutionParameters parameters;
     torch::jit::Node* add = nullptr;  // the residual addition the node takes over, if any
     size_t residual_operand = 0;      // which of add's inputs is the residual
     bool relu = false;
     std::vector<torch::jit::Node*> replaced;
     torch::jit::Value* output = nullptr;  // what the node's output stands for
-    bool chained = false;
+    bool rewrite = false;
     // Read from the addition each time: rewriting an earlier candidate replaces the value it reads.
     torch::jit::Value* residual() const { return add != nullptr ? add->input(residual_operand) : nullptr; }
   };
   std::vector<Candidate> candidates;
+  std::set<torch::jit::Node*> claimed_adds;  // an addition of two convolutions goes to the first
   for (auto* node : graph.nodes()) {
-    auto weights = winograd_weights(node);
-    if (!weights) continue;
+    auto parameters = convolution_parameters(node);
+    if (!parameters) continue;
     Candidate candidate;
     candidate.convolution = node;
-    std::tie(candidate.weight, candidate.bias) = *weights;
+    candidate.parameters = std::move(*parameters);
     candidate.replaced.push_back(node);
     candidate.output = node->output();
-    if (const auto operand = residual_operand(candidate.output, sole_user(candidate.output))) {
+    const auto operand = residual_operand(candidate.output, sole_user(candidate.output));
+    if (operand && claimed_adds.insert(sole_user(candidate.output)).second) {
       candidate.add = sole_user(candidate.output);
       candidate.residual_operand = *operand;
       candidate.replaced.push_back(candidate.add);
@@ -345,30 +397,46 @@ int64_t use_winograd_convolutions(torch::jit::Graph& graph) {
     candidates.push_back(std::move(candidate));
   }
 
-  // A convolution alone among others that stay on LibTorch's oneDNN path would convert its input and
-  // output between layouts, which costs more than Winograd saves (ResNet-50's bottlenecks, where each
-  // 3x3 convolution sits between two 1x1 ones, ran 25% slower). Only convolutions that read or feed
-  // another candidate are rewritten, and the activations between them stay in the blocked layout.
-  std::set<torch::jit::Value*> candidate_outputs, candidate_reads;
+  // Whether a candidate reads or feeds one of `chosen`.
+  const auto next_to = [](const Candidate& candidate, const std::vector<const Candidate*>& chosen) {
+    return std::any_of(chosen.begin(), chosen.end(), [&](const Candidate* other) {
+      if (other == &candidate) return false;
+      const auto reads = [](const Candidate& reader, torch::jit::Value* value) {
+        return reader.convolution->input(0) == value || (reader.add != nullptr && reader.residual() == value);
+      };
+      return reads(candidate, other->output) || reads(*other, candidate.output);
+    });
+  };
+  // A Winograd convolution alone among others that stay on LibTorch's oneDNN path would convert its
+  // input and output between layouts, which costs more than Winograd saves (ResNet-50's bottlenecks,
+  // where each 3x3 convolution sits between two 1x1 ones, ran 25% slower). So only those next to
+  // another are rewritten, and then the other convolutions next to them (ResNet's strided and 1x1
+  // shortcut convolutions between stages), so that activations stay in the blocked layout throughout.
+  std::vector<const Candidate*> winograd;
   for (const auto& candidate : candidates) {
-    candidate_outputs.insert(candidate.output);
-    candidate_reads.insert(candidate.convolution->input(0));
-    if (candidate.add != nullptr) candidate_reads.insert(candidate.residual());
+    if (candidate.parameters.winograd) winograd.push_back(&candidate);
+  }
+  std::vector<const Candidate*> chained;
+  for (auto& candidate : candidates) {
+    candidate.rewrite = candidate.parameters.winograd && next_to(candidate, winograd);
+    if (candidate.rewrite) chained.push_back(&candidate);
   }
   for (auto& candidate : candidates) {
-    candidate.chained = candidate_outputs.count(candidate.convolution->input(0)) > 0 ||
-                        (candidate.add != nullptr && candidate_outputs.count(candidate.residual()) > 0) ||
-                        candidate_reads.count(candidate.output) > 0;
+    if (!candidate.parameters.winograd) candidate.rewrite = next_to(candidate, chained);
   }
-  std::map<torch::jit::Node*, c10::intrusive_ptr<WinogradConvolution>> rewritten;
+
+  std::map<torch::jit::Node*, c10::intrusive_ptr<ChainedConvolution>> rewritten;
+  int64_t on_winograd = 0;
   for (auto& candidate : candidates) {
-    if (!candidate.chained) continue;
+    if (!candidate.rewrite) continue;
     torch::jit::Value* residual = candidate.residual();
-    auto convolution = c10::make_intrusive<WinogradConvolution>(candidate.weight, candidate.bias,
-                                                                residual != nullptr, candidate.relu);
+    const bool winograd_kernels = candidate.parameters.winograd;
+    auto convolution = c10::make_intrusive<ChainedConvolution>(
+        candidate.parameters.weight, candidate.parameters.bias, candidate.parameters.geometry, winograd_kernels,
+        residual != nullptr, candidate.relu);
     torch::jit::WithInsertPoint before_last(candidate.replaced.back());
     auto* node = graph.insertNode(graph.create(
-        c10::Symbol::fromQualString(kWinogradConvolutionKind),
+        c10::Symbol::fromQualString(winograd_kernels ? kWinogradConvolutionKind : kBlockedConvolutionKind),
         {graph.insertConstant(c10::IValue(convolution)), candidate.convolution->input(0),
          residual != nullptr ? residual : graph.insertConstant(c10::IValue())},
         1));
@@ -378,6 +446,7 @@ int64_t use_winograd_convolutions(torch::jit::Graph& graph) {
       (*replaced)->destroy();
     }
     rewritten.emplace(node, convolution);
+    on_winograd += winograd_kernels ? 1 : 0;
   }
 
   // An output is blocked when only rewritten nodes read it, as their input or residual, and its
@@ -393,7 +462,7 @@ int64_t use_winograd_convolutions(torch::jit::Graph& graph) {
   for (auto& [node, convolution] : rewritten) {
     convolution->set_layouts(blocked(node->input(1)), blocked(node->input(2)), blocked(node->output()));
   }
-  return static_cast<int64_t>(rewritten.size());
+  return on_winograd;
 }
 
 }  // namespace mltk::inference
