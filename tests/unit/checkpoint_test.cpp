@@ -1,14 +1,17 @@
 #include "mltk/checkpoint/checkpoint.h"
 #include "mltk/checkpoint/torch_file_reader.h"
+#include "mltk/checkpoint/zip_checksums.h"
 #include "mltk/models/zoo.h"
 #include "mltk/pipeline/model_builder.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <random>
 
 namespace {
 
@@ -71,6 +74,19 @@ TEST_P(PythonReadsOurCheckpoint, LoadsStrictlyWithSameOutputs) {
 INSTANTIATE_TEST_SUITE_P(Representatives, PythonReadsOurCheckpoint,
                          ::testing::Values("resnet18", "simple_cnn", "tiny_net"),
                          [](const auto& info) { return info.param; });
+
+// Large records are checked in parts on several threads and the parts' checksums combined: the
+// result must be zlib's CRC-32 of the whole buffer in one call, whatever the size's remainder.
+TEST(Checkpoint, Crc32OfABufferInPartsIsZlibsCrc32OfTheWhole) {
+  std::vector<unsigned char> bytes((size_t{70} << 20) + 5);
+  std::mt19937 random(1);
+  for (auto& byte : bytes) byte = static_cast<unsigned char>(random());
+  for (const size_t size : {size_t{0}, size_t{1}, (size_t{8} << 20) - 1, size_t{16} << 20, (size_t{16} << 20) + 3,
+                            bytes.size()}) {
+    const auto expected = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0), bytes.data(), static_cast<uInt>(size)));
+    EXPECT_EQ(checkpoint::crc32_of(bytes.data(), size), expected) << size << " bytes";
+  }
+}
 
 TEST(Checkpoint, RoundTripsEveryField) {
   TempDir dir;
