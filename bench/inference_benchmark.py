@@ -107,17 +107,17 @@ def main():
 
     variants = {"ml-inference": [], "ml-inference --direct_convolutions": ["--direct_convolutions"],
                 "ml-inference --eager": ["--eager"]}
+    reports = {name: work / f"inference_report{''.join('_' + flag.strip('-') for flag in flags)}.json"
+               for name, flags in variants.items()}
     seconds_of = {name: [] for name in variants}
     python_seconds = []
     for _ in range(args.rounds):
         for name, flags in variants.items():
-            report = work / f"inference_report{'_'.join([''] + [flag.strip('-') for flag in flags])}.json"
-            seconds_of[name].append(ours(bin_dir, checkpoint, index, args, report, flags))
+            seconds_of[name].append(ours(bin_dir, checkpoint, index, args, reports[name], flags))
         seconds, accuracy, images = python_loop(checkpoint, index, args)
         python_seconds.append(seconds)
     load = os.getloadavg()[0]
-    accuracies = {name: json.loads((work / f"inference_report{'_'.join([''] + [flag.strip('-') for flag in flags])}.json")
-                                   .read_text())["accuracy"] for name, flags in variants.items()}
+    accuracies = {name: json.loads(report.read_text())["accuracy"] for name, report in reports.items()}
     python_rate = images / min(python_seconds)
     print(f"{images} images of {index}, batch {args.batch_size}, {args.threads} threads, {args.workers} workers, "
           f"best of {args.rounds} rounds, load average {load:.2f}; accuracy: "

@@ -121,19 +121,18 @@ uint32_t crc32_of(const void* data, size_t size) {
                                          std::max<size_t>(1, size / kBytesPerThread)});
   if (parts == 1) return sequential_crc32(bytes, size);
   const size_t part_size = size / parts;
+  const auto length_of = [&](size_t part) { return part + 1 == parts ? size - part * part_size : part_size; };
   std::vector<uint32_t> crcs(parts);
   std::vector<std::thread> threads;
   for (size_t part = 1; part < parts; ++part) {
-    const size_t begin = part * part_size, length = part + 1 == parts ? size - begin : part_size;
-    threads.emplace_back([&crcs, bytes, part, begin, length] { crcs[part] = sequential_crc32(bytes + begin, length); });
+    threads.emplace_back([&crcs, bytes, part, part_size, length = length_of(part)] {
+      crcs[part] = sequential_crc32(bytes + part * part_size, length);
+    });
   }
   crcs[0] = sequential_crc32(bytes, part_size);
   for (auto& thread : threads) thread.join();
   uLong crc = crcs[0];
-  for (size_t part = 1; part < parts; ++part) {
-    const size_t length = part + 1 == parts ? size - part * part_size : part_size;
-    crc = crc32_combine(crc, crcs[part], static_cast<z_off_t>(length));
-  }
+  for (size_t part = 1; part < parts; ++part) crc = crc32_combine(crc, crcs[part], static_cast<z_off_t>(length_of(part)));
   return static_cast<uint32_t>(crc);
 }
 

@@ -278,11 +278,6 @@ TORCH_LIBRARY_FRAGMENT(mltk, library) {
 
 std::optional<c10::IValue> constant(torch::jit::Value* value) { return torch::jit::toIValue(value); }
 
-bool is_int_list(torch::jit::Value* value, const std::vector<int64_t>& expected) {
-  const auto ivalue = constant(value);
-  return ivalue && ivalue->isIntList() && ivalue->toIntVector() == expected;
-}
-
 bool is_int(torch::jit::Value* value, int64_t expected) {
   const auto ivalue = constant(value);
   return ivalue && ivalue->isInt() && ivalue->toInt() == expected;
@@ -314,7 +309,9 @@ std::optional<ConvolutionParameters> convolution_parameters(torch::jit::Node* no
   if (!conv2d && !convolution) return std::nullopt;
   const auto stride = int_pair(node->input(3)), padding = int_pair(node->input(4)), dilation = int_pair(node->input(5));
   if (!stride || !padding || !dilation || !is_int(node->input(conv2d ? 6 : 8), 1)) return std::nullopt;
-  if (convolution && (!is_false(node->input(6)) || !is_int_list(node->input(7), {0, 0}))) return std::nullopt;
+  if (convolution && (!is_false(node->input(6)) || int_pair(node->input(7)) != std::vector<int64_t>{0, 0})) {
+    return std::nullopt;
+  }
   const auto weight = constant(node->input(1)), bias = constant(node->input(2));
   if (!weight || !weight->isTensor() || !bias || !(bias->isNone() || bias->isTensor())) return std::nullopt;
   const auto& w = weight->toTensor();
