@@ -4,6 +4,7 @@
 // and of the whole run up to that point (LibTorch start-up excluded: it happens before main), each
 // with its breakdown by phase.
 #include "mltk/checkpoint/checkpoint.h"
+#include "mltk/common/torch_runtime.h"
 #include "mltk/onnx_export/exporter.h"
 #include "mltk/pipeline/model_builder.h"
 
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: mltk_export_bench CHECKPOINT OUTPUT.onnx [OPSET]\n";
     return 2;
   }
+  // As ml-export does: every core (LibTorch can default to one thread) and freed memory kept.
+  mltk::configure_torch_runtime();
   const auto start = std::chrono::steady_clock::now();
   try {
     nlohmann::json load_phases;
