@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -96,6 +97,71 @@ TEST(OnnxTensorConversion, ExternalDataIsRejected) {
   proto.set_data_location(onnx::TensorProto::EXTERNAL);
   const auto message = mltk::testkit::message_of_throw([&] { tensor_from_proto(proto); });
   EXPECT_NE(message.find("'weights' uses external data"), std::string::npos) << message;
+}
+
+TEST(OnnxModelLoader, DirectoryIsNotAModel) {
+  const auto folder = std::filesystem::temp_directory_path() / "mltk_loader_test_folder.onnx";
+  std::filesystem::create_directories(folder);
+  const auto message = mltk::testkit::message_of_throw([&] { load_onnx_model(folder.string()); });
+  EXPECT_NE(message.find(folder.string()), std::string::npos) << message;
+}
+
+TEST(OnnxTensorConversion, TakingRawDataKeepsTheBufferAndTheValues) {
+  for (auto type : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kLong, torch::kByte, torch::kBool}) {
+    const auto original = (torch::arange(60) % 7).reshape({3, 4, 5}).to(type);
+    auto proto = tensor_to_proto(original, "t");
+    const void* buffer = proto.raw_data().data();
+    const auto taken = take_tensor_from_proto(proto);
+    EXPECT_EQ(taken.data_ptr(), buffer) << c10::toString(type);  // the proto's bytes, not a copy of them
+    EXPECT_FALSE(proto.has_raw_data());
+    EXPECT_EQ(taken.scalar_type(), type);
+    EXPECT_TRUE(torch::equal(taken, original)) << c10::toString(type);
+  }
+  auto scalar = tensor_to_proto(torch::tensor(2.5), "s");  // a few bytes, held inside the string itself
+  EXPECT_EQ(take_tensor_from_proto(scalar).item<float>(), 2.5F);
+  auto typed = tensor_to_proto(torch::ones({2}), "typed");
+  typed.clear_raw_data();
+  typed.add_float_data(3);
+  typed.add_float_data(4);
+  EXPECT_TRUE(torch::equal(take_tensor_from_proto(typed), torch::tensor({3.0F, 4.0F})));
+}
+
+TEST(OnnxTensorConversion, DimensionsNoBufferCanHoldAreRejected) {
+  // 2^62 x 4 floats is 2^66 bytes, which wraps around to the 0 bytes of an empty raw_data.
+  onnx::TensorProto wrapped;
+  wrapped.set_name("huge");
+  wrapped.set_data_type(onnx::TensorProto::FLOAT);
+  wrapped.add_dims(int64_t{1} << 62);
+  wrapped.add_dims(4);
+  wrapped.set_raw_data("");
+  onnx::TensorProto negative = wrapped;
+  negative.clear_dims();
+  negative.add_dims(-1);
+  for (auto* proto : {&wrapped, &negative}) {
+    for (const auto& convert : std::vector<std::function<void()>>{[&] { tensor_from_proto(*proto); },
+                                                                   [&] { take_tensor_from_proto(*proto); }}) {
+      const auto message = mltk::testkit::message_of_throw(convert);
+      EXPECT_NE(message.find("tensor 'huge' has dimensions"), std::string::npos) << message;
+      EXPECT_NE(message.find("no buffer can hold"), std::string::npos) << message;
+    }
+  }
+  auto short_data = tensor_to_proto(torch::ones({4}), "short");
+  short_data.mutable_raw_data()->resize(12);
+  const auto message = mltk::testkit::message_of_throw([&] { take_tensor_from_proto(short_data); });
+  EXPECT_NE(message.find("has 12 bytes of raw_data, expected 16"), std::string::npos) << message;
+  EXPECT_TRUE(short_data.has_raw_data());  // refused, so left as it was
+}
+
+TEST(ReferenceEvaluator, RunsAModelAlreadyLoadedAsItRunsItsFile) {
+  const auto path = write_temp_file("loaded_conv.onnx", conv_model().proto().SerializeAsString());
+  ReferenceEvaluator from_file(path);
+  ReferenceEvaluator from_model(load_onnx_model(path), path);
+  const auto x = torch::randn({1, 3, 6, 6});
+  EXPECT_TRUE(torch::equal(from_model.run({x})[0], from_file.run({x})[0]));
+  EXPECT_TRUE(torch::allclose(from_model.run({x})[0], torch::conv2d(x, kConvWeight)));
+  const auto message =
+      mltk::testkit::message_of_throw([&] { ReferenceEvaluator(conv_model("FancyConv").proto(), "named.onnx"); });
+  EXPECT_NE(message.find("'named.onnx'"), std::string::npos) << message;
 }
 
 TEST(ReferenceEvaluator, UnsupportedOperatorIsNamed) {

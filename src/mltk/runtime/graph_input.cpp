@@ -8,7 +8,10 @@
 namespace mltk::runtime {
 
 GraphImageInput read_image_input(const std::string& onnx_path) {
-  const onnx::ModelProto model = load_checked_onnx_model(onnx_path);
+  return image_input_of(load_checked_onnx_model(onnx_path), onnx_path);
+}
+
+GraphImageInput image_input_of(const onnx::ModelProto& model, const std::string& onnx_path) {
   std::set<std::string> initializers;
   for (const auto& tensor : model.graph().initializer()) initializers.insert(tensor.name());
   for (const auto& input : model.graph().input()) {

@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace onnx {
+class ModelProto;
+}
+
 namespace mltk::runtime {
 
 struct GraphImageInput {
@@ -20,6 +24,8 @@ struct GraphImageInput {
 // The first graph input that is not an initializer, read from the checked model file. Throws
 // std::runtime_error naming the file when it cannot be loaded, has no such input or it has no shape.
 GraphImageInput read_image_input(const std::string& onnx_path);
+// The same, of a model already loaded and checked (load_checked_onnx_model) from `onnx_path`.
+GraphImageInput image_input_of(const onnx::ModelProto& model, const std::string& onnx_path);
 
 // "input" for the only one of `count` graph inputs, else "input_<index>"; likewise for outputs.
 std::string graph_io_name(const std::string& stem, size_t index, size_t count);

@@ -4,20 +4,67 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <limits>
+#include <memory>
 #include <stdexcept>
 
 namespace mltk::runtime {
 namespace {
 
-std::string read_file(const std::string& path, const char* what) {
-  std::ifstream stream(path, std::ios::binary);
+// A whole file in one buffer of its exact size. Streaming it into a growing string, as before,
+// copied a half-gigabyte model three times over into freshly allocated memory.
+struct FileBytes {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+};
+
+FileBytes read_file(const std::string& path, const char* what) {
+  std::ifstream stream(path, std::ios::binary | std::ios::ate);
   if (!stream) throw std::runtime_error("cannot open " + std::string(what) + " '" + path + "'");
-  std::ostringstream contents;
-  contents << stream.rdbuf();
-  if (stream.bad()) throw std::runtime_error("error reading " + std::string(what) + " '" + path + "'");
-  return contents.str();
+  const std::streamoff size = stream.tellg();
+  if (size < 0 || !stream.seekg(0)) throw std::runtime_error("error reading " + std::string(what) + " '" + path + "'");
+  // Protobuf parses at most 2 GiB; larger files keep their weights as external data.
+  if (size > std::numeric_limits<int>::max())
+    throw std::runtime_error(std::string(what) + " '" + path + "' has " + std::to_string(size) +
+                             " bytes, more than the 2 GiB a protobuf file can hold");
+  FileBytes bytes{std::unique_ptr<char[]>(new char[static_cast<size_t>(size)]), static_cast<size_t>(size)};
+  if (!stream.read(bytes.data.get(), size) || stream.gcount() != size)
+    throw std::runtime_error("error reading " + std::string(what) + " '" + path + "'");
+  return bytes;
 }
+
+bool parse_file(const std::string& path, const char* what, google::protobuf::MessageLite& message, size_t& size) {
+  const FileBytes bytes = read_file(path, what);
+  size = bytes.size;
+  return message.ParseFromArray(bytes.data.get(), static_cast<int>(bytes.size));
+}
+
+// Element type, dimensions and byte size that a TensorProto's raw_data must have.
+struct RawLayout {
+  torch::ScalarType type;
+  std::vector<int64_t> dims;
+  size_t bytes = 0;
+};
+
+RawLayout raw_layout(const onnx::TensorProto& proto, const std::string& label) {
+  RawLayout layout{scalar_type_from_onnx(proto.data_type()), {proto.dims().begin(), proto.dims().end()}};
+  // Checked, because the tensor is laid over the buffer as is: wrapped-around dimensions matching
+  // a short buffer would let kernels read past it.
+  size_t bytes = c10::elementSize(layout.type);
+  for (int64_t d : layout.dims) {
+    if (d < 0 || __builtin_mul_overflow(bytes, static_cast<size_t>(d), &bytes))
+      throw std::runtime_error("tensor '" + label + "' has dimensions " + c10::str(layout.dims) +
+                               ", which no buffer can hold");
+  }
+  layout.bytes = bytes;
+  if (proto.raw_data().size() != layout.bytes) {
+    throw std::runtime_error("tensor '" + label + "' has " + std::to_string(proto.raw_data().size()) +
+                             " bytes of raw_data, expected " + std::to_string(layout.bytes));
+  }
+  return layout;
+}
+
+std::string tensor_label(const onnx::TensorProto& proto) { return proto.name().empty() ? "<unnamed>" : proto.name(); }
 
 // Copies `count` elements of a repeated proto field into a tensor of the field's C++ type, then
 // reinterprets/casts to the target type. ONNX stores narrow types (int8, float16, bool, ...)
@@ -37,11 +84,11 @@ torch::Tensor tensor_from_field(const Field& field, torch::ScalarType field_type
 }  // namespace
 
 onnx::ModelProto load_onnx_model(const std::string& path) {
-  const std::string bytes = read_file(path, "ONNX model");
   onnx::ModelProto model;
-  if (!model.ParseFromString(bytes)) {
+  size_t size = 0;
+  if (!parse_file(path, "ONNX model", model, size)) {
     throw std::runtime_error("ONNX model '" + path + "' is truncated or not an ONNX protobuf (" +
-                             std::to_string(bytes.size()) + " bytes could not be parsed)");
+                             std::to_string(size) + " bytes could not be parsed)");
   }
   // Arbitrary bytes occasionally parse as a protobuf with unknown fields; a real model always
   // has an IR version, an opset import and a graph.
@@ -69,9 +116,9 @@ int64_t default_domain_opset(const onnx::ModelProto& model) {
 }
 
 onnx::TensorProto load_tensor_proto(const std::string& path) {
-  const std::string bytes = read_file(path, "TensorProto file");
   onnx::TensorProto proto;
-  if (!proto.ParseFromString(bytes)) {
+  size_t size = 0;
+  if (!parse_file(path, "TensorProto file", proto, size)) {
     throw std::runtime_error("TensorProto file '" + path + "' is truncated or not a TensorProto");
   }
   return proto;
@@ -114,27 +161,20 @@ int32_t onnx_type_from_scalar_type(torch::ScalarType type) {
 }
 
 torch::Tensor tensor_from_proto(const onnx::TensorProto& proto) {
-  const std::string label = proto.name().empty() ? "<unnamed>" : proto.name();
+  const std::string label = tensor_label(proto);
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     throw std::runtime_error("tensor '" + label + "' uses external data, which is not supported");
+  }
+  if (proto.has_raw_data()) {
+    const RawLayout layout = raw_layout(proto, label);
+    auto tensor = torch::empty(layout.dims, torch::TensorOptions().dtype(layout.type));
+    std::memcpy(tensor.data_ptr(), proto.raw_data().data(), layout.bytes);
+    return tensor;
   }
   const torch::ScalarType type = scalar_type_from_onnx(proto.data_type());
   const std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
   int64_t count = 1;
   for (int64_t d : dims) count *= d;
-
-  torch::Tensor tensor;
-  if (proto.has_raw_data()) {
-    const std::string& raw = proto.raw_data();
-    const auto expected = static_cast<size_t>(count) * c10::elementSize(type);
-    if (raw.size() != expected) {
-      throw std::runtime_error("tensor '" + label + "' has " + std::to_string(raw.size()) +
-                               " bytes of raw_data, expected " + std::to_string(expected));
-    }
-    tensor = torch::empty(dims, torch::TensorOptions().dtype(type));
-    std::memcpy(tensor.data_ptr(), raw.data(), expected);
-    return tensor;
-  }
   int64_t stored = 0;
   switch (proto.data_type()) {
     case onnx::TensorProto::FLOAT: stored = proto.float_data_size(); break;
@@ -152,6 +192,14 @@ torch::Tensor tensor_from_proto(const onnx::TensorProto& proto) {
     case onnx::TensorProto::INT64: return tensor_from_field(proto.int64_data(), torch::kLong, type, dims);
     default: return tensor_from_field(proto.int32_data(), torch::kInt, type, dims);
   }
+}
+
+torch::Tensor take_tensor_from_proto(onnx::TensorProto& proto) {
+  if (!proto.has_raw_data() || proto.data_location() == onnx::TensorProto::EXTERNAL) return tensor_from_proto(proto);
+  const RawLayout layout = raw_layout(proto, tensor_label(proto));
+  std::string* raw = proto.release_raw_data();
+  return torch::from_blob(
+      raw->data(), layout.dims, [raw](void*) { delete raw; }, torch::TensorOptions().dtype(layout.type));
 }
 
 onnx::TensorProto tensor_to_proto(const torch::Tensor& tensor, const std::string& name) {

@@ -27,6 +27,10 @@ onnx::TensorProto load_tensor_proto(const std::string& path);
 // tensor that owns its memory. External data and unsupported element types throw.
 torch::Tensor tensor_from_proto(const onnx::TensorProto& proto);
 
+// The same tensor, but one stored as raw_data takes that buffer over instead of copying it, leaving
+// `proto` without raw_data: the reference evaluator holds half a gigabyte of VGG-16 weights once.
+torch::Tensor take_tensor_from_proto(onnx::TensorProto& proto);
+
 // Serializes a tensor as raw little-endian data.
 onnx::TensorProto tensor_to_proto(const torch::Tensor& tensor, const std::string& name);
 

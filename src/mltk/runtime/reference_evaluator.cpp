@@ -50,8 +50,10 @@ void check_input(const onnx::ValueInfoProto& declared, const torch::Tensor& actu
 }  // namespace
 
 ReferenceEvaluator::ReferenceEvaluator(const std::string& model_path)
-    : model_(std::make_unique<onnx::ModelProto>(load_onnx_model(model_path))),
-      registry_(default_operator_registry()) {
+    : ReferenceEvaluator(load_onnx_model(model_path), model_path) {}
+
+ReferenceEvaluator::ReferenceEvaluator(onnx::ModelProto model, const std::string& model_path)
+    : model_(std::make_unique<onnx::ModelProto>(std::move(model))), registry_(default_operator_registry()) {
   try {
     opset_ = default_domain_opset(*model_);
   } catch (const std::runtime_error& e) {
@@ -69,9 +71,9 @@ ReferenceEvaluator::ReferenceEvaluator(const std::string& model_path)
                                node_label(node, i) + " in '" + model_path + "'");
     }
   }
-  for (const auto& initializer : graph.initializer()) {
+  for (auto& initializer : *model_->mutable_graph()->mutable_initializer()) {
     try {
-      initializers_[initializer.name()] = tensor_from_proto(initializer);
+      initializers_[initializer.name()] = take_tensor_from_proto(initializer);
     } catch (const std::runtime_error& e) {
       throw std::runtime_error("'" + model_path + "': initializer " + e.what());
     }

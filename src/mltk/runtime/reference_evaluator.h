@@ -23,6 +23,8 @@ class ReferenceEvaluator : public OnnxRunner {
   // Loads the model; throws std::runtime_error when the file is unusable, the opset is
   // unsupported or a node uses an operator the evaluator does not implement.
   explicit ReferenceEvaluator(const std::string& model_path);
+  // Runs a model already loaded from `model_path` (named in errors), taking over its weights.
+  ReferenceEvaluator(onnx::ModelProto model, const std::string& model_path);
   ~ReferenceEvaluator() override;
 
   std::string name() const override { return "reference"; }

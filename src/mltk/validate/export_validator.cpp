@@ -3,6 +3,7 @@
 #include "mltk/common/atomic_file.h"
 #include "mltk/models/eval_mode.h"
 #include "mltk/runtime/graph_input.h"
+#include "mltk/runtime/onnx_model_checks.h"
 #include "mltk/runtime/runner_factory.h"
 #include "mltk/validate/agreement_verdict.h"
 #include "mltk/validate/pixel_inputs.h"
@@ -63,9 +64,12 @@ ExportValidation validate_export(models::ClassifierImpl& model, const std::strin
                                  const ExportValidationOptions& options) {
   if (options.quantized && !options.images)
     throw std::runtime_error(onnx_path + ": a quantized file is validated on real images; none were given");
-  const FileInput file = runtime::read_image_input(onnx_path);
+  // Read and checked once; the reference evaluator then runs this very model.
+  onnx::ModelProto checked_model = runtime::load_checked_onnx_model(onnx_path);
+  const FileInput file = runtime::image_input_of(checked_model, onnx_path);
   require_matching_shape(onnx_path, file, options.input_shape);
-  auto runner = runtime::make_onnx_runner(options.runtime, onnx_path, options.runtime_threads);
+  auto runner =
+      runtime::make_onnx_runner(options.runtime, std::move(checked_model), onnx_path, options.runtime_threads);
 
   ExportValidation validation;
   validation.onnx_path = onnx_path;
