@@ -94,8 +94,9 @@ int ml_inference_main(int argc, char** argv) {
       forward = [frozen](const torch::Tensor& images) { return (*frozen)(images); };
     }
     if (!flags.onnx_path.empty()) {
-      runtime::load_checked_onnx_model(flags.onnx_path);  // before running anything
-      evaluator = std::make_unique<runtime::ReferenceEvaluator>(flags.onnx_path);
+      // Checked before anything runs; the evaluator then takes over the model it parsed.
+      evaluator = std::make_unique<runtime::ReferenceEvaluator>(runtime::load_checked_onnx_model(flags.onnx_path),
+                                                                flags.onnx_path);
       forward = inference::onnx_forward(*evaluator);
       log::info("Running {} with the reference ONNX evaluator", flags.onnx_path);
     }
