@@ -11,8 +11,8 @@
 namespace mltk::runtime {
 namespace {
 
-// A whole file in one buffer of its exact size. Streaming it into a growing string, as before,
-// copied a half-gigabyte model three times over into freshly allocated memory.
+// A whole file in one buffer of its exact size: streamed into a growing string, a half-gigabyte
+// model is copied three times over into freshly allocated memory.
 struct FileBytes {
   std::unique_ptr<char[]> data;
   size_t size = 0;
@@ -197,9 +197,11 @@ torch::Tensor tensor_from_proto(const onnx::TensorProto& proto) {
 torch::Tensor take_tensor_from_proto(onnx::TensorProto& proto) {
   if (!proto.has_raw_data() || proto.data_location() == onnx::TensorProto::EXTERNAL) return tensor_from_proto(proto);
   const RawLayout layout = raw_layout(proto, tensor_label(proto));
-  std::string* raw = proto.release_raw_data();
-  return torch::from_blob(
-      raw->data(), layout.dims, [raw](void*) { delete raw; }, torch::TensorOptions().dtype(layout.type));
+  std::unique_ptr<std::string> raw(proto.release_raw_data());
+  auto tensor = torch::from_blob(
+      raw->data(), layout.dims, [owned = raw.get()](void*) { delete owned; }, torch::TensorOptions().dtype(layout.type));
+  raw.release();  // now the tensor's to free
+  return tensor;
 }
 
 onnx::TensorProto tensor_to_proto(const torch::Tensor& tensor, const std::string& name) {
