@@ -13,6 +13,7 @@ import pathlib
 import shutil
 import sys
 
+import onnx
 import torch
 
 root, seeds = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
@@ -67,6 +68,12 @@ def onnx_seeds():
     torch.onnx.export(model, torch.zeros(1, 3, 8, 8), buffer, opset_version=13, input_names=["input"],
                       output_names=["logits"], dynamic_axes={"input": {0: "batch"}})
     (out / "tiny_classifier.onnx").write_bytes(buffer.getvalue())
+    # The same with a weight whose dims ask for more bytes than its raw_data holds: a loader that
+    # laid a tensor over those bytes regardless would read past them.
+    tampered = onnx.load_from_string(buffer.getvalue())
+    weight = next(tensor for tensor in tampered.graph.initializer if len(tensor.dims) > 1 and tensor.raw_data)
+    weight.dims[0] += 1
+    (out / "tiny_classifier_dims_past_data.onnx").write_bytes(tampered.SerializeToString())
 
 
 def config_seeds():
