@@ -209,6 +209,42 @@ TEST(WinogradConvolution, AReluThatAnotherNodeAlsoReadsIsNotAbsorbed) {
   EXPECT_EQ(count(kinds, kWinogradConvolutionKind), 2) << ::testing::PrintToString(kinds);
 }
 
+TEST(WinogradConvolution, AResidualReadAgainLaterKeepsItsValues) {
+  torch::manual_seed(8);
+  const auto conv = [] { return torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1)); };
+  torch::nn::Conv2d first = conv(), second = conv(), third = conv(), fourth = conv();
+  torch::nn::Sequential holder(first, second, third, fourth);
+  holder->eval();
+  // Only rewritten nodes read `a`, so it stays in the blocked layout, which the third node could add
+  // into in place; but the fourth reads it afterwards, so it must still hold the first convolution's
+  // values then.
+  const auto forward = [&](const torch::Tensor& x) {
+    const auto a = first(x);
+    const auto b = torch::relu(third(second(a)) + a);
+    return fourth(a) + b;
+  };
+  const auto input = torch::randn({2, 32, 12, 12});
+  torch::NoGradGuard no_grad;
+  FrozenForward frozen(*holder, forward);
+  EXPECT_LE(relative_difference(frozen(input), forward(input)), 1e-5);
+  const auto kinds = frozen.node_kinds(input.sizes().vec());
+  EXPECT_EQ(count(kinds, kWinogradConvolutionKind), 4) << ::testing::PrintToString(kinds);
+}
+
+TEST(WinogradConvolution, BlocksInARowAddIntoTheResidualTheyAreLastToRead) {
+  torch::manual_seed(9);
+  torch::nn::Sequential blocks(ResidualBlock(32), ResidualBlock(32), ResidualBlock(32));
+  randomise_statistics(*blocks);
+  blocks->eval();
+  // The second and third blocks' residuals are the previous block's output, read by nothing after them.
+  torch::NoGradGuard no_grad;
+  FrozenForward frozen(*blocks, [&](const torch::Tensor& x) { return blocks->forward(x); });
+  for (const int64_t batch : {4, 4, 3}) {  // 3 runs on the plan of 4, padded: the residual is then copied
+    const auto input = torch::randn({batch, 32, 10, 10});
+    EXPECT_LE(relative_difference(frozen(input), blocks->forward(input)), 1e-5) << "batch " << batch;
+  }
+}
+
 TEST(WinogradConvolution, AConvolutionBetweenOthersThatStayOnDirectKernelsIsLeftAlone) {
   torch::manual_seed(7);
   // ResNet-50's bottleneck: converting the 3x3 convolution's input and output between layouts would

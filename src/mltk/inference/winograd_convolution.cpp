@@ -104,6 +104,10 @@ class ChainedConvolution : public torch::CustomClassHolder {
     output_blocked_ = output_blocked;
   }
 
+  // Set by the rewrite when nothing reads the residual after this node and it is a buffer of its own
+  // (another node's output): the convolution then adds into it instead of into a copy.
+  void set_residual_reusable(bool reusable) { residual_reusable_ = reusable; }
+
   at::Tensor run(const at::Tensor& input, const c10::optional<at::Tensor>& residual) {
     if (input.dim() != 4 || input.size(1) != weight_.size(1)) return reference(input, residual);
     const auto output_size = [&](int64_t batch) {
@@ -131,13 +135,18 @@ class ChainedConvolution : public torch::CustomClassHolder {
       kernel_source = workspace_memory(workspace.source, kernel.src_desc());
       dnnl::reorder(given_source, kernel_source).execute(stream, given_source, kernel_source);
     }
-    auto output = at::empty(output_size(plan->batch), source.options());
+    // The sum post-op adds the convolution to what the destination holds: the residual itself where
+    // it may be overwritten and is laid out as the output, else a copy of it.
+    const bool into_residual = residual_reusable_ && residual && padding == 0 && residual->is_contiguous() &&
+                               residual_blocked_ == output_blocked_ && residual->data_ptr() != input.data_ptr() &&
+                               layout(residual->sizes().vec(), residual_blocked_) == kernel.dst_desc();
+    auto output = into_residual ? *residual : at::empty(output_size(plan->batch), source.options());
     memory given_output(layout(output.sizes().vec(), output_blocked_), cpu_engine(), output.data_ptr());
     const bool writes_output = given_output.get_desc() == kernel.dst_desc();
     memory kernel_destination =
         writes_output ? given_output : workspace_memory(workspace.destination, kernel.dst_desc());
     at::Tensor residual_values;
-    if (residual) {  // the sum post-op adds the convolution to what the destination holds
+    if (residual && !into_residual) {
       residual_values = padded(*residual);
       memory given_residual(layout(residual_values.sizes().vec(), residual_blocked_), cpu_engine(),
                             residual_values.data_ptr());
@@ -262,7 +271,7 @@ class ChainedConvolution : public torch::CustomClassHolder {
   const c10::optional<at::Tensor> bias_;
   const Geometry geometry_;
   const bool winograd_, adds_residual_, relu_;
-  bool input_blocked_ = false, residual_blocked_ = false, output_blocked_ = false;
+  bool input_blocked_ = false, residual_blocked_ = false, output_blocked_ = false, residual_reusable_ = false;
   std::mutex mutex_;
   std::map<std::array<int64_t, 3>, std::optional<Plan>> plans_;  // nullopt: no oneDNN kernel
 };
@@ -463,8 +472,17 @@ int64_t use_winograd_convolutions(torch::jit::Graph& graph) {
       return rewritten.count(use.user) > 0 && (use.offset == 1 || use.offset == 2);
     });
   };
+  // A residual another rewritten node produced and that nothing reads after this node.
+  const auto reusable = [&](torch::jit::Node* node) {
+    torch::jit::Value* residual = node->input(2);
+    if (rewritten.count(residual->node()) == 0 || residual == node->input(1)) return false;
+    return std::all_of(residual->uses().begin(), residual->uses().end(), [&](const torch::jit::Use& use) {
+      return use.user == node || use.user->isBefore(node);
+    });
+  };
   for (auto& [node, convolution] : rewritten) {
     convolution->set_layouts(blocked(node->input(1)), blocked(node->input(2)), blocked(node->output()));
+    convolution->set_residual_reusable(reusable(node));
   }
   return on_winograd;
 }
