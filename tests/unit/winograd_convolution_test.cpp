@@ -61,6 +61,17 @@ double relative_difference(const torch::Tensor& actual, const torch::Tensor& exp
   return (actual - expected).abs().max().item<double>() / std::max(1.0, expected.abs().max().item<double>());
 }
 
+// Freezes `forward` of `module`, which must agree with it on `input` and run `winograd_nodes`
+// convolutions on Winograd.
+void expect_frozen_agrees_on_winograd(torch::nn::Module& module, const mltk::pipeline::ForwardFn& forward,
+                                      const torch::Tensor& input, int64_t winograd_nodes) {
+  torch::NoGradGuard no_grad;
+  FrozenForward frozen(module, forward);
+  EXPECT_LE(relative_difference(frozen(input), forward(input)), 1e-5);
+  const auto kinds = frozen.node_kinds(input.sizes().vec());
+  EXPECT_EQ(count(kinds, kWinogradConvolutionKind), winograd_nodes) << ::testing::PrintToString(kinds);
+}
+
 struct BlockCase {
   const char* name;
   int64_t channels, batch, side;
@@ -201,12 +212,7 @@ TEST(WinogradConvolution, AReluThatAnotherNodeAlsoReadsIsNotAbsorbed) {
     const auto y = convolutions->forward(x);
     return torch::relu(y) + y;
   };
-  const auto input = torch::randn({2, 32, 16, 16});
-  torch::NoGradGuard no_grad;
-  FrozenForward frozen(*convolutions, forward);
-  EXPECT_LE(relative_difference(frozen(input), forward(input)), 1e-5);
-  const auto kinds = frozen.node_kinds(input.sizes().vec());
-  EXPECT_EQ(count(kinds, kWinogradConvolutionKind), 2) << ::testing::PrintToString(kinds);
+  expect_frozen_agrees_on_winograd(*convolutions, forward, torch::randn({2, 32, 16, 16}), 2);
 }
 
 TEST(WinogradConvolution, AResidualReadAgainLaterKeepsItsValues) {
@@ -223,12 +229,7 @@ TEST(WinogradConvolution, AResidualReadAgainLaterKeepsItsValues) {
     const auto b = torch::relu(third(second(a)) + a);
     return fourth(a) + b;
   };
-  const auto input = torch::randn({2, 32, 12, 12});
-  torch::NoGradGuard no_grad;
-  FrozenForward frozen(*holder, forward);
-  EXPECT_LE(relative_difference(frozen(input), forward(input)), 1e-5);
-  const auto kinds = frozen.node_kinds(input.sizes().vec());
-  EXPECT_EQ(count(kinds, kWinogradConvolutionKind), 4) << ::testing::PrintToString(kinds);
+  expect_frozen_agrees_on_winograd(*holder, forward, torch::randn({2, 32, 12, 12}), 4);
 }
 
 TEST(WinogradConvolution, BlocksInARowAddIntoTheResidualTheyAreLastToRead) {
