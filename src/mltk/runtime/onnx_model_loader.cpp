@@ -39,6 +39,18 @@ bool parse_file(const std::string& path, const char* what, google::protobuf::Mes
   return message.ParseFromArray(bytes.data.get(), static_cast<int>(bytes.size));
 }
 
+// The bytes of a tensor of `dims`, each element `element_bytes` long. Throws naming the tensor for a
+// negative dimension, or for a size that wraps around: a wrapped size matching a short buffer would let
+// a tensor laid over it reach past it.
+size_t checked_byte_count(const std::vector<int64_t>& dims, size_t element_bytes, const std::string& label) {
+  size_t bytes = element_bytes;
+  for (int64_t d : dims) {
+    if (d < 0 || __builtin_mul_overflow(bytes, static_cast<size_t>(d), &bytes))
+      throw std::runtime_error("tensor '" + label + "' has dimensions " + c10::str(dims) + ", which no buffer can hold");
+  }
+  return bytes;
+}
+
 // Element type, dimensions and byte size that a TensorProto's raw_data must have.
 struct RawLayout {
   torch::ScalarType type;
@@ -48,15 +60,7 @@ struct RawLayout {
 
 RawLayout raw_layout(const onnx::TensorProto& proto, const std::string& label) {
   RawLayout layout{scalar_type_from_onnx(proto.data_type()), {proto.dims().begin(), proto.dims().end()}};
-  // Checked, because the tensor is laid over the buffer as is: wrapped-around dimensions matching
-  // a short buffer would let kernels read past it.
-  size_t bytes = c10::elementSize(layout.type);
-  for (int64_t d : layout.dims) {
-    if (d < 0 || __builtin_mul_overflow(bytes, static_cast<size_t>(d), &bytes))
-      throw std::runtime_error("tensor '" + label + "' has dimensions " + c10::str(layout.dims) +
-                               ", which no buffer can hold");
-  }
-  layout.bytes = bytes;
+  layout.bytes = checked_byte_count(layout.dims, c10::elementSize(layout.type), label);
   if (proto.raw_data().size() != layout.bytes) {
     throw std::runtime_error("tensor '" + label + "' has " + std::to_string(proto.raw_data().size()) +
                              " bytes of raw_data, expected " + std::to_string(layout.bytes));
@@ -173,9 +177,8 @@ torch::Tensor tensor_from_proto(const onnx::TensorProto& proto) {
   }
   const torch::ScalarType type = scalar_type_from_onnx(proto.data_type());
   const std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
-  int64_t count = 1;
-  for (int64_t d : dims) count *= d;
-  int64_t stored = 0;
+  const size_t count = checked_byte_count(dims, 1, label);
+  size_t stored = 0;
   switch (proto.data_type()) {
     case onnx::TensorProto::FLOAT: stored = proto.float_data_size(); break;
     case onnx::TensorProto::DOUBLE: stored = proto.double_data_size(); break;
